@@ -1,0 +1,11 @@
+//! notify-infrastructure: posts a rack's infrastructure events (resources, rack updates) to Slack or Discord.
+
+use lambda_runtime::{Error, run, service_fn, tracing};
+use shared::{Category, Notifier};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let notifier = Notifier::from_env(Category::Infrastructure)?;
+    run(service_fn(|event| notifier.handle(event))).await
+}

@@ -1,0 +1,169 @@
+//! Delivery: a small trait over the providers' HTTP APIs, their errors, and retries within the deadline.
+
+pub mod discord;
+mod retry;
+pub mod slack;
+
+#[cfg(test)]
+pub mod recording;
+
+use std::future::Future;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::time::Instant;
+
+use crate::config::{Config, Provider};
+use crate::notification::Notification;
+use crate::route::Destination;
+
+/// What the provider says it posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The channel the message landed in, as the provider names it (a DM's channel for users).
+    pub channel: String,
+    /// Slack's `ts` or Discord's message id.
+    pub message_id: String,
+}
+
+/// Posts one notification to one destination, retrying what may pass, until `deadline`.
+pub trait Messenger: Sync {
+    fn post(
+        &self,
+        token: &SecretString,
+        to: &Destination,
+        note: &Notification,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Receipt, DeliveryError>> + Send;
+}
+
+/// How a provider's refusal should be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The destination is unusable (unknown channel, user who cannot be messaged): use the default channel.
+    Destination,
+    /// Retrying cannot help (bad token, missing scope, malformed message).
+    Permanent,
+    /// The provider asks to try again.
+    Transient,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The provider answered and refused: Slack's `ok: false`, Discord's JSON error codes.
+    #[error("{provider} API error `{code}`")]
+    Api {
+        provider: Provider,
+        code: String,
+        refusal: Refusal,
+    },
+    #[error("{provider} rate limit: asked to retry after {retry_after:?}")]
+    RateLimited {
+        provider: Provider,
+        retry_after: Duration,
+    },
+    #[error("{provider} answered HTTP {status}")]
+    Http { provider: Provider, status: u16 },
+    /// Connection, TLS, timeout or body errors; reqwest's text names the URL, which holds no secret.
+    #[error("{provider} request failed: {source}")]
+    Transport {
+        provider: Provider,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{provider}: not enough time left before the invocation's deadline")]
+    Deadline { provider: Provider },
+}
+
+impl DeliveryError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api { refusal, .. } => *refusal == Refusal::Transient,
+            Self::RateLimited { .. } | Self::Transport { .. } => true,
+            Self::Http { status, .. } => *status >= 500,
+            Self::Deadline { .. } => false,
+        }
+    }
+
+    /// The destination itself failed: the message can still go to the default channel.
+    pub fn is_destination_problem(&self) -> bool {
+        matches!(
+            self,
+            Self::Api {
+                refusal: Refusal::Destination,
+                ..
+            }
+        )
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// The configured provider's messenger, built once per container.
+#[derive(Debug)]
+pub enum ProviderMessenger {
+    Slack(slack::SlackMessenger),
+    Discord(discord::DiscordMessenger),
+}
+
+impl ProviderMessenger {
+    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+        let http = http_client()?;
+        Ok(match config.provider {
+            Provider::Slack => Self::Slack(slack::SlackMessenger::new(http, &config.api_url)),
+            Provider::Discord => {
+                Self::Discord(discord::DiscordMessenger::new(http, &config.api_url))
+            }
+        })
+    }
+}
+
+impl Messenger for ProviderMessenger {
+    async fn post(
+        &self,
+        token: &SecretString,
+        to: &Destination,
+        note: &Notification,
+        deadline: Instant,
+    ) -> Result<Receipt, DeliveryError> {
+        match self {
+            Self::Slack(slack) => slack.post(token, to, note, deadline).await,
+            Self::Discord(discord) => discord.post(token, to, note, deadline).await,
+        }
+    }
+}
+
+/// Discord requires a `DiscordBot (url, version)` agent; Slack accepts any.
+pub const USER_AGENT: &str = concat!(
+    "DiscordBot (",
+    env!("CARGO_PKG_REPOSITORY"),
+    ", ",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
+
+/// One client per container: its pool keeps the provider's connection alive across invocations.
+fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(3))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// Reads a `Retry-After` header in seconds; providers send whole or fractional seconds.
+fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let raw = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    seconds(raw.trim().parse().ok()?)
+}
+
+fn seconds(value: f64) -> Option<Duration> {
+    (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value.min(3600.0)))
+}
+
+pub(crate) use retry::{attempt_timeout, with_retries};

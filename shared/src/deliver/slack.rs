@@ -1,0 +1,185 @@
+//! Slack Web API transport: `chat.postMessage`, with `users.lookupByEmail` for DMs by email.
+
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Client, RequestBuilder};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{
+    DeliveryError, Messenger, Receipt, Refusal, attempt_timeout, retry_after_header, with_retries,
+};
+use crate::config::Provider;
+use crate::notification::Notification;
+use crate::render::slack::render;
+use crate::route::Destination;
+
+const PROVIDER: Provider = Provider::Slack;
+
+#[derive(Debug)]
+pub struct SlackMessenger {
+    http: Client,
+    base: String,
+}
+
+#[derive(Deserialize)]
+struct Posted {
+    channel: String,
+    ts: String,
+}
+
+#[derive(Deserialize)]
+struct Lookup {
+    user: User,
+}
+
+#[derive(Deserialize)]
+struct User {
+    id: String,
+}
+
+/// Slack's error codes that mean "this destination cannot be used" rather than "this app cannot post".
+const DESTINATION_ERRORS: &[&str] = &[
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "users_not_found",
+    "user_not_found",
+    "cannot_dm_bot",
+    "user_disabled",
+    "restricted_action",
+];
+const TRANSIENT_ERRORS: &[&str] = &[
+    "ratelimited",
+    "request_timeout",
+    "fatal_error",
+    "internal_error",
+    "service_unavailable",
+];
+
+impl SlackMessenger {
+    pub fn new(http: Client, base: &str) -> Self {
+        Self {
+            http,
+            base: base.to_owned(),
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        token: &SecretString,
+        deadline: Instant,
+        request: impl Fn(&Client, String) -> RequestBuilder,
+        method: &str,
+    ) -> Result<T, DeliveryError> {
+        let url = format!("{}/{method}", self.base);
+        with_retries(PROVIDER, deadline, || async {
+            let response = request(&self.http, url.clone())
+                .bearer_auth(token.expose_secret())
+                .timeout(attempt_timeout(PROVIDER, deadline)?)
+                .send()
+                .await
+                .map_err(transport)?;
+            let status = response.status();
+            if status.as_u16() == 429 {
+                return Err(DeliveryError::RateLimited {
+                    provider: PROVIDER,
+                    retry_after: retry_after_header(response.headers())
+                        .unwrap_or(std::time::Duration::from_secs(1)),
+                });
+            }
+            if !status.is_success() {
+                return Err(DeliveryError::Http {
+                    provider: PROVIDER,
+                    status: status.as_u16(),
+                });
+            }
+            // The Web API answers HTTP 200 even for errors: `ok` decides.
+            let answer: Value = response.json().await.map_err(transport)?;
+            if answer.get("ok") != Some(&Value::Bool(true)) {
+                let code = answer
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown_error");
+                return Err(api_error(code.to_owned()));
+            }
+            serde_json::from_value(answer).map_err(|e| api_error(format!("unexpected_answer: {e}")))
+        })
+        .await
+    }
+
+    async fn user_id(
+        &self,
+        token: &SecretString,
+        email: &str,
+        deadline: Instant,
+    ) -> Result<String, DeliveryError> {
+        let lookup: Lookup = self
+            .call(
+                token,
+                deadline,
+                |http, url| http.get(url).query(&[("email", email)]),
+                "users.lookupByEmail",
+            )
+            .await?;
+        Ok(lookup.user.id)
+    }
+}
+
+impl Messenger for SlackMessenger {
+    async fn post(
+        &self,
+        token: &SecretString,
+        to: &Destination,
+        note: &Notification,
+        deadline: Instant,
+    ) -> Result<Receipt, DeliveryError> {
+        // A user id as `channel` posts to the app's DM with that user.
+        let channel = match to {
+            Destination::Channel(channel) | Destination::User(channel) => channel.clone(),
+            Destination::Email(email) => self.user_id(token, email, deadline).await?,
+        };
+        let message = render(note, &channel);
+        let posted: Posted = self
+            .call(
+                token,
+                deadline,
+                // Slack asks for the charset on JSON bodies.
+                |http, url| {
+                    http.post(url)
+                        .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                        .json(&message)
+                },
+                "chat.postMessage",
+            )
+            .await?;
+        Ok(Receipt {
+            channel: posted.channel,
+            message_id: posted.ts,
+        })
+    }
+}
+
+fn api_error(code: String) -> DeliveryError {
+    let refusal = if DESTINATION_ERRORS.contains(&code.as_str()) {
+        Refusal::Destination
+    } else if TRANSIENT_ERRORS.contains(&code.as_str()) {
+        Refusal::Transient
+    } else {
+        Refusal::Permanent
+    };
+    DeliveryError::Api {
+        provider: PROVIDER,
+        code,
+        refusal,
+    }
+}
+
+fn transport(source: reqwest::Error) -> DeliveryError {
+    DeliveryError::Transport {
+        provider: PROVIDER,
+        source,
+    }
+}

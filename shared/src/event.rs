@@ -1,0 +1,269 @@
+//! The rack event inside an EventBridge envelope, parsed and checked without I/O.
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// What a rack says happened, with the EventBridge id that names this delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RackEvent {
+    pub id: String,
+    pub action: String,
+    pub status: Status,
+    pub data: BTreeMap<String, String>,
+    /// When it happened: the rack's `timestamp`, else the envelope's `time`.
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+/// The rack's `status`; racks send `success` when they say nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    Error,
+    Start,
+    Cancelled,
+    Skipped,
+    Other(String),
+}
+
+impl Status {
+    fn parse(raw: Option<&str>) -> Self {
+        match raw.map(str::trim) {
+            None | Some("") | Some("success") => Self::Success,
+            Some("error") | Some("failed") | Some("failure") => Self::Error,
+            Some("start") | Some("started") => Self::Start,
+            Some("cancelled") | Some("canceled") => Self::Cancelled,
+            Some("skipped") => Self::Skipped,
+            Some(other) => Self::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Success => "success",
+            Self::Error => "error",
+            Self::Start => "start",
+            Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+/// Why an invocation's payload is not a rack event; always names the event.
+#[derive(Debug, thiserror::Error)]
+#[error("event {event_id}: {problem}")]
+pub struct EventError {
+    pub event_id: String,
+    pub problem: String,
+}
+
+impl RackEvent {
+    /// Reads an EventBridge event whose `detail` is the rack's payload `{action, status, data, timestamp}`.
+    pub fn from_eventbridge(payload: Value) -> Result<Self, EventError> {
+        let event_id = payload
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("(no id)")
+            .to_owned();
+        let fail = |problem: String| EventError {
+            event_id: event_id.clone(),
+            problem,
+        };
+        if !payload.is_object() {
+            return Err(fail(format!(
+                "expected an EventBridge event object, got {}",
+                kind_of(&payload)
+            )));
+        }
+        let envelope: EventBridgeEvent<Value> = serde_json::from_value(payload)
+            .map_err(|e| fail(format!("not an EventBridge event: {e}")))?;
+        let detail = match &envelope.detail {
+            Value::Object(detail) => detail,
+            Value::Null => return Err(fail("has no `detail`".into())),
+            other => {
+                return Err(fail(format!(
+                    "`detail` is {}, expected an object",
+                    kind_of(other)
+                )));
+            }
+        };
+        let action = match detail.get("action") {
+            Some(Value::String(action)) if !action.trim().is_empty() => action.trim().to_owned(),
+            Some(Value::String(_)) => return Err(fail("`detail.action` is empty".into())),
+            None | Some(Value::Null) => return Err(fail("has no `detail.action`".into())),
+            Some(other) => {
+                return Err(fail(format!(
+                    "`detail.action` is {}, expected a string",
+                    kind_of(other)
+                )));
+            }
+        };
+        let status = match detail.get("status") {
+            None | Some(Value::Null) => Status::Success,
+            Some(Value::String(status)) => Status::parse(Some(status)),
+            Some(other) => {
+                return Err(fail(format!(
+                    "`detail.status` is {}, expected a string",
+                    kind_of(other)
+                )));
+            }
+        };
+        let data = match detail.get("data") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(map)) => map
+                .iter()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(key, value)| match value {
+                    Value::String(text) => Ok((key.clone(), text.clone())),
+                    other => Err(fail(format!(
+                        "`detail.data.{key}` is {}; rack data values are strings",
+                        kind_of(other)
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(fail(format!(
+                    "`detail.data` is {}, expected an object",
+                    kind_of(other)
+                )));
+            }
+        };
+        let timestamp = detail
+            .get("timestamp")
+            .and_then(Value::as_str)
+            .and_then(|ts| DateTime::parse_from_rfc3339(ts).ok())
+            .map(|ts| ts.with_timezone(&Utc))
+            .or(envelope.time);
+        Ok(Self {
+            id: event_id,
+            action,
+            status,
+            data,
+            timestamp,
+        })
+    }
+
+    /// A non-blank data value.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.data
+            .get(key)
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// The rack's name, which is the environment.
+    pub fn rack(&self) -> Option<&str> {
+        self.get("rack")
+    }
+
+    /// `app:create` and `app:delete` name the app in `name`; every other event in `app`.
+    pub fn app(&self) -> Option<&str> {
+        self.get("app").or_else(|| {
+            self.action
+                .starts_with("app:")
+                .then(|| self.get("name"))
+                .flatten()
+        })
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn envelope(detail: Value) -> Value {
+        json!({"version": "0", "id": "ev-1", "source": "convox.rack", "detail-type": "x",
+               "account": "1", "time": "2026-11-22T18:43:48Z", "region": "us-east-1",
+               "resources": [], "detail": detail})
+    }
+
+    #[test]
+    fn reads_a_promote() {
+        let event = RackEvent::from_eventbridge(envelope(json!({
+            "action": "release:promote", "status": "error", "timestamp": "2026-11-22T18:43:48Z",
+            "data": {"rack": "production", "app": "web", "id": "R1", "message": "rollback"}
+        })))
+        .unwrap();
+        assert_eq!(event.id, "ev-1");
+        assert_eq!(event.status, Status::Error);
+        assert_eq!(event.rack(), Some("production"));
+        assert_eq!(event.app(), Some("web"));
+    }
+
+    #[test]
+    fn app_events_name_the_app_in_name() {
+        let event = RackEvent::from_eventbridge(envelope(json!({
+            "action": "app:create", "data": {"rack": "staging", "name": "billing"}
+        })))
+        .unwrap();
+        assert_eq!(event.app(), Some("billing"));
+        assert_eq!(event.status, Status::Success);
+        assert_eq!(
+            event.timestamp.unwrap().to_rfc3339(),
+            "2026-11-22T18:43:48+00:00"
+        );
+    }
+
+    #[test]
+    fn resource_name_is_not_an_app() {
+        let event = RackEvent::from_eventbridge(envelope(json!({
+            "action": "resource:create", "data": {"rack": "staging", "name": "db"}
+        })))
+        .unwrap();
+        assert_eq!(event.app(), None);
+    }
+
+    #[test]
+    fn errors_name_the_event_and_the_field() {
+        let cases = [
+            (envelope(Value::Null), "event ev-1: has no `detail`"),
+            (
+                envelope(json!({"status": "success"})),
+                "event ev-1: has no `detail.action`",
+            ),
+            (
+                envelope(json!({"action": "app:create", "data": {"count": 3}})),
+                "event ev-1: `detail.data.count` is a number; rack data values are strings",
+            ),
+            (
+                envelope(json!({"action": "app:create", "data": ["x"]})),
+                "event ev-1: `detail.data` is an array, expected an object",
+            ),
+            (
+                json!("hello"),
+                "event (no id): expected an EventBridge event object, got a string",
+            ),
+        ];
+        for (payload, expected) in cases {
+            let error = RackEvent::from_eventbridge(payload).unwrap_err();
+            assert_eq!(error.to_string(), expected);
+        }
+    }
+
+    #[test]
+    fn a_missing_envelope_field_is_named() {
+        let error = RackEvent::from_eventbridge(json!({"id": "ev-2", "detail": {"action": "a"}}))
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("event ev-2: not an EventBridge event: missing field"),
+            "{error}"
+        );
+    }
+}

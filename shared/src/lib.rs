@@ -1,0 +1,18 @@
+//! Rack notifications: rack events from EventBridge to Slack and Discord messages.
+//!
+//! Parsing ([`event`]), routing ([`route`]) and rendering ([`notification`], [`render`]) are pure;
+//! delivery ([`deliver`]) sits behind the [`deliver::Messenger`] trait; [`Notifier`] ties them together.
+
+pub mod category;
+pub mod config;
+pub mod deliver;
+pub mod event;
+pub mod notification;
+mod notifier;
+pub mod render;
+pub mod route;
+pub mod ssm;
+pub mod text;
+
+pub use category::Category;
+pub use notifier::{Delivered, Notifier, NotifyError, Report, StartError};

@@ -1,0 +1,368 @@
+//! One invocation: parse, skip or route, render, deliver, with the default channel as the safety net.
+
+use std::time::{Duration, SystemTime};
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::category::{Category, Disposition, disposition};
+use crate::config::{Config, ConfigError, Provider};
+use crate::deliver::{DeliveryError, Messenger, ProviderMessenger, Receipt};
+use crate::event::{EventError, RackEvent};
+use crate::notification::Notification;
+use crate::route::{Destination, Route, Routes, Rule};
+use crate::ssm::{OwnerCatalog, Ssm, SsmError, Token};
+
+/// Everything a function needs, built once per container and borrowed by every invocation.
+#[derive(Debug)]
+pub struct Notifier<M = ProviderMessenger> {
+    category: Category,
+    provider: Provider,
+    routes: Routes,
+    messenger: M,
+    token: Token,
+    catalog: Option<OwnerCatalog>,
+    ssm: Ssm,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuration error: {0}")]
+    Config(#[from] ConfigError),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Why an invocation failed; Lambda then retries it and, in the end, sends it to the dead-letter queue.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("event {event_id}: cannot get the bot token: {source}")]
+    Token { event_id: String, source: SsmError },
+    #[error("event {event_id}: delivery to {destination} failed: {source}")]
+    Delivery {
+        event_id: String,
+        destination: Destination,
+        source: DeliveryError,
+    },
+}
+
+impl From<NotifyError> for Diagnostic {
+    fn from(error: NotifyError) -> Self {
+        let error_type = match &error {
+            NotifyError::Event(_) => "InvalidEvent",
+            NotifyError::Token { .. } => "TokenUnavailable",
+            NotifyError::Delivery { source, .. } if source.is_retryable() => "DeliveryUnavailable",
+            NotifyError::Delivery { .. } => "DeliveryRefused",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// The function's response: what was delivered where, or why nothing was posted.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Report {
+    pub event_id: String,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<Delivered>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Delivered {
+    /// Where the message went, as configured (`#channel`, `@user`).
+    pub destination: String,
+    pub rule: &'static str,
+    pub channel: String,
+    pub message_id: String,
+    /// The destination the routes chose, when it failed and the default channel took the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirected_from: Option<String>,
+}
+
+impl Notifier {
+    /// Reads the settings and builds the HTTP client; AWS and the token wait for the first event that needs them.
+    pub fn from_env(category: Category) -> Result<Self, StartError> {
+        let config = Config::from_env()?;
+        let messenger = ProviderMessenger::new(&config)?;
+        Ok(Self::new(category, config, messenger))
+    }
+}
+
+impl<M: Messenger> Notifier<M> {
+    pub fn new(category: Category, config: Config, messenger: M) -> Self {
+        Self {
+            category,
+            provider: config.provider,
+            routes: config.routes,
+            messenger,
+            token: Token::new(config.token),
+            catalog: config.catalog_path.map(OwnerCatalog::new),
+            ssm: Ssm::default(),
+        }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Report, NotifyError> {
+        // Lambda gives a wall-clock deadline; the retries measure time on the monotonic clock.
+        let left = event
+            .context
+            .deadline()
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        self.notify(event.payload, Instant::now() + left).await
+    }
+
+    pub async fn notify(&self, payload: Value, deadline: Instant) -> Result<Report, NotifyError> {
+        let event = RackEvent::from_eventbridge(payload)?;
+        let mut report = Report {
+            event_id: event.id.clone(),
+            action: event.action.clone(),
+            skipped: None,
+            delivered: None,
+        };
+        if let Disposition::Skip(reason) = disposition(&event) {
+            tracing::info!(event_id = %event.id, action = %event.action, reason, "skipped: never posted");
+            report.skipped = Some(reason);
+            return Ok(report);
+        }
+        if Category::of(&event.action) != Some(self.category) {
+            tracing::warn!(
+                event_id = %event.id, action = %event.action, function = %self.category,
+                "event outside this function's category: posting it anyway; check the EventBridge rules"
+            );
+        }
+        let route = self.route(&event).await;
+        let mut note = Notification::from_event(&event);
+        let token = self
+            .token
+            .get(&self.ssm)
+            .await
+            .map_err(|source| NotifyError::Token {
+                event_id: event.id.clone(),
+                source,
+            })?;
+        let first = self
+            .messenger
+            .post(token, &route.destination, &note, deadline)
+            .await;
+        let (receipt, destination, redirected_from) = match first {
+            Ok(receipt) => (receipt, route.destination, None),
+            Err(error)
+                if error.is_destination_problem() && route.destination != self.routes.default =>
+            {
+                tracing::warn!(
+                    event_id = %event.id, destination = %route.destination, rule = route.rule.name(), %error,
+                    "destination unusable; delivering to the default channel"
+                );
+                note.redirected_from = Some(format!(
+                    "Meant for {} ({} route), which {} refused: {error}",
+                    route.destination,
+                    route.rule.name(),
+                    self.provider
+                ));
+                let fallback = self.routes.default.clone();
+                let receipt = self
+                    .messenger
+                    .post(token, &fallback, &note, deadline)
+                    .await
+                    .map_err(|source| delivery_error(&event, &fallback, source))?;
+                (receipt, fallback, Some(route.destination.to_string()))
+            }
+            Err(error) => return Err(delivery_error(&event, &route.destination, error)),
+        };
+        let Receipt {
+            channel,
+            message_id,
+        } = receipt;
+        tracing::info!(event_id = %event.id, action = %event.action, %destination, rule = route.rule.name(), %channel, "delivered");
+        report.delivered = Some(Delivered {
+            destination: destination.to_string(),
+            rule: if redirected_from.is_some() {
+                Rule::Default.name()
+            } else {
+                route.rule.name()
+            },
+            channel,
+            message_id,
+            redirected_from,
+        });
+        Ok(report)
+    }
+
+    async fn route(&self, event: &RackEvent) -> Route {
+        let catalog_owner = match (&self.catalog, event.app()) {
+            (Some(catalog), Some(app)) => catalog.owner(&self.ssm, app).await,
+            _ => None,
+        };
+        let catalog_owner = catalog_owner.and_then(|raw| match Destination::parse(&raw, self.provider) {
+            Ok(owner) => Some(owner),
+            Err(problem) => {
+                tracing::warn!(event_id = %event.id, problem, "catalog owner unusable; using the static routes");
+                None
+            }
+        });
+        self.routes.route(event.app(), event.rack(), catalog_owner)
+    }
+}
+
+fn delivery_error(
+    event: &RackEvent,
+    destination: &Destination,
+    source: DeliveryError,
+) -> NotifyError {
+    NotifyError::Delivery {
+        event_id: event.id.clone(),
+        destination: destination.clone(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::deliver::Refusal;
+    use crate::deliver::recording::RecordingMessenger;
+
+    fn config() -> Config {
+        Config::from_vars(|name| {
+            let value = match name {
+                "NOTIFICATIONS_PROVIDER" => "slack",
+                "NOTIFICATIONS_TOKEN" => "xoxb-test",
+                "NOTIFICATIONS_DEFAULT_CHANNEL" => "general",
+                "NOTIFICATIONS_CHANNEL_MAPPING" => "production=production-deploys",
+                "NOTIFICATIONS_OWNER_MAPPING" => "web=#web-team,billing=@U0123ABC",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        })
+        .unwrap()
+    }
+
+    fn event(action: &str, status: &str, data: Value) -> Value {
+        json!({"version": "0", "id": "ev-1", "source": "convox.rack", "detail-type": action,
+               "account": "1", "time": "2026-11-22T18:43:48Z", "region": "us-east-1", "resources": [],
+               "detail": {"action": action, "status": status, "data": data, "timestamp": "2026-11-22T18:43:48Z"}})
+    }
+
+    fn notifier(refuse: Vec<(Destination, Refusal)>) -> Notifier<RecordingMessenger> {
+        let messenger = RecordingMessenger {
+            refuse,
+            ..Default::default()
+        };
+        Notifier::new(Category::Release, config(), messenger)
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    #[tokio::test]
+    async fn routes_to_the_owner_first() {
+        let notifier = notifier(vec![]);
+        let data = json!({"rack": "production", "app": "web", "id": "R1"});
+        let report = notifier
+            .notify(event("release:promote", "success", data), soon())
+            .await
+            .unwrap();
+        let delivered = report.delivered.unwrap();
+        assert_eq!(
+            (delivered.destination.as_str(), delivered.rule),
+            ("#web-team", "owner")
+        );
+        let posted = notifier.messenger.posted.lock().unwrap();
+        assert_eq!(posted[0].1.headline, "Release promoted");
+    }
+
+    #[tokio::test]
+    async fn skips_audit_only_and_successful_builds() {
+        let notifier = notifier(vec![]);
+        for (action, status) in [
+            ("app:budget:set", "success"),
+            ("build:create", "success"),
+            ("app:scale-override:toggled", "success"),
+        ] {
+            let report = notifier
+                .notify(event(action, status, json!({"rack": "staging"})), soon())
+                .await
+                .unwrap();
+            assert!(report.skipped.is_some(), "{action}");
+        }
+        assert!(notifier.messenger.posted.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unusable_destination_falls_back_to_the_default_and_says_so() {
+        let notifier = notifier(vec![(
+            Destination::Channel("web-team".into()),
+            Refusal::Destination,
+        )]);
+        let data = json!({"rack": "production", "app": "web"});
+        let report = notifier
+            .notify(event("release:finish", "success", data), soon())
+            .await
+            .unwrap();
+        let delivered = report.delivered.unwrap();
+        assert_eq!(delivered.destination, "#general");
+        assert_eq!(delivered.redirected_from.as_deref(), Some("#web-team"));
+        let posted = notifier.messenger.posted.lock().unwrap();
+        assert!(
+            posted[0]
+                .1
+                .redirected_from
+                .as_deref()
+                .unwrap()
+                .starts_with("Meant for #web-team (owner route)")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_permanent_refusal_fails_the_invocation() {
+        let notifier = notifier(vec![(
+            Destination::Channel("production-deploys".into()),
+            Refusal::Permanent,
+        )]);
+        let data = json!({"rack": "production", "app": "api"});
+        let error = notifier
+            .notify(event("release:create", "success", data), soon())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "event ev-1: delivery to #production-deploys failed: Slack API error `channel_not_found`"
+        );
+        assert_eq!(Diagnostic::from(error).error_type, "DeliveryRefused");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_event_names_itself_and_the_next_one_still_works() {
+        let notifier = notifier(vec![]);
+        let bad = json!({"id": "ev-bad", "source": "convox.rack", "detail-type": "x", "detail": {"data": {}}});
+        let error = notifier.notify(bad, soon()).await.unwrap_err();
+        assert_eq!(error.to_string(), "event ev-bad: has no `detail.action`");
+        let good = event(
+            "app:create",
+            "success",
+            json!({"rack": "staging", "name": "api"}),
+        );
+        assert!(
+            notifier
+                .notify(good, soon())
+                .await
+                .unwrap()
+                .delivered
+                .is_some()
+        );
+    }
+}
