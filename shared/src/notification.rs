@@ -166,10 +166,10 @@ fn fields(event: &RackEvent) -> Vec<Field> {
         push(type_label(event).into(), "type", kind);
     }
     for (key, label) in LABELS {
-        if *key != "app" {
-            if let Some(value) = event.get(key) {
-                push((*label).into(), key, value);
-            }
+        if *key != "app"
+            && let Some(value) = event.get(key)
+        {
+            push((*label).into(), key, value);
         }
     }
     for (key, value) in &event.data {

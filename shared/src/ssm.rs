@@ -134,10 +134,10 @@ impl OwnerCatalog {
             );
             return None;
         }
-        if let Some((read_at, owner)) = self.lock().get(app) {
-            if read_at.elapsed() < CATALOG_TTL {
-                return owner.clone();
-            }
+        if let Some((read_at, owner)) = self.lock().get(app)
+            && read_at.elapsed() < CATALOG_TTL
+        {
+            return owner.clone();
         }
         let name = format!("{}/{app}/owner-im", self.path);
         let owner = match ssm.parameter(&name).await {
