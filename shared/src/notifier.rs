@@ -90,10 +90,14 @@ pub struct Delivered {
 
 impl Notifier {
     /// Reads the settings and builds the HTTP client; AWS and the token wait for the first event that needs them.
+    /// A failure is logged here, in words, before `main` ends the process with it.
     pub fn from_env(category: Category) -> Result<Self, StartError> {
-        let config = Config::from_env()?;
-        let messenger = ProviderMessenger::new(&config)?;
-        Ok(Self::new(category, config, messenger))
+        let start = || -> Result<Self, StartError> {
+            let config = Config::from_env()?;
+            let messenger = ProviderMessenger::new(&config)?;
+            Ok(Self::new(category, config, messenger))
+        };
+        start().inspect_err(|error| tracing::error!(%error, "cannot start"))
     }
 }
 

@@ -1,0 +1,147 @@
+//! `MotoServer`: a local AWS (moto) for the SSM Parameter Store the functions read their secrets from.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ssm::config::Credentials;
+use aws_sdk_ssm::types::ParameterType;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::capture::Output;
+
+const REGION: &str = "us-east-1";
+// moto accepts any credentials; these only keep the SDK from looking for real ones.
+const ACCESS_KEY: &str = "testing";
+const SECRET_KEY: &str = "testing";
+const STARTUP: Duration = Duration::from_secs(30);
+
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+    output: Output,
+}
+
+impl MotoServer {
+    /// Starts `moto_server` from PATH on 127.0.0.1 with a free port and waits until it answers HTTP.
+    pub async fn start() -> Self {
+        let program = find_on_path("moto_server").unwrap_or_else(|| {
+            panic!(
+                "moto_server is not on PATH: run the tests with the test command from the README, \
+                 which installs moto into a virtualenv and puts it on PATH"
+            )
+        });
+        let port = free_port();
+        let mut child = Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start moto_server");
+        let output = Output::default();
+        output.capture(child.stdout.take().unwrap());
+        output.capture(child.stderr.take().unwrap());
+        let mut server = Self {
+            child,
+            port,
+            output,
+        };
+        server.wait_until_ready().await;
+        server
+    }
+
+    /// Base URL for the AWS SDK's `endpoint_url`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Environment for a function process so that its AWS SDK talks to this server.
+    pub fn function_env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+        ]
+        .map(|(k, v)| (k.to_string(), v))
+        .into()
+    }
+
+    pub async fn ssm_client(&self) -> aws_sdk_ssm::Client {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "moto"))
+            .load()
+            .await;
+        aws_sdk_ssm::Client::new(&config)
+    }
+
+    /// Stores `value` as a SecureString parameter, replacing any earlier value.
+    pub async fn put_secure_parameter(&self, name: &str, value: &str) {
+        self.ssm_client()
+            .await
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put parameter {name} into moto: {e:?}"));
+    }
+
+    async fn wait_until_ready(&mut self) {
+        let start = Instant::now();
+        loop {
+            if self.answers_http().await {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("moto_server exited ({status}):\n{}", self.output.text());
+            }
+            if start.elapsed() > STARTUP {
+                panic!(
+                    "moto_server did not answer within {STARTUP:?}:\n{}",
+                    self.output.text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn answers_http(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)).await else {
+            return false;
+        };
+        let request = "GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        let mut head = [0u8; 5];
+        stream.write_all(request.as_bytes()).await.is_ok()
+            && stream.read_exact(&mut head).await.is_ok()
+            && &head == b"HTTP/"
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+/// A port the OS just handed out; it is free again once the probe socket closes.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("find a free port")
+        .port()
+}

@@ -1,0 +1,6 @@
+//! Proves each stand-in's rules with real HTTP requests, as the product will send them.
+
+mod discord;
+mod moto;
+mod runtime;
+mod slack;
