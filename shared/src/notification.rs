@@ -177,7 +177,13 @@ fn fields(event: &RackEvent) -> Vec<Field> {
             || NOT_FIELDS.contains(&key.as_str())
             || ["app", "id", "name", "type"].contains(&key.as_str());
         if !known && !value.trim().is_empty() {
-            push(humanize(key), key, value.trim());
+            let label = humanize(key);
+            let label = if label.is_empty() {
+                "Detail".to_owned()
+            } else {
+                label
+            };
+            push(label, key, value.trim());
         }
     }
     fields

@@ -1,5 +1,6 @@
 //! Rendering hostile and oversized events: escaped, within every provider limit, mentions off.
 
+use proptest::prelude::*;
 use serde_json::{Value, json};
 use shared::event::RackEvent;
 use shared::notification::Notification;
@@ -37,19 +38,22 @@ fn texts(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn slack_never_carries_a_live_mention_and_keeps_its_limits() {
-    let message = slack::render(&hostile(), "C1");
+/// Slack's rules, checked on a rendered message: no live mention from untrusted text, every limit kept.
+fn check_slack(note: &Notification) {
+    let message = slack::render(note, "C1");
     let body = serde_json::to_value(&message).unwrap();
     let mut all = Vec::new();
     texts(&body, &mut all);
     for text in &all {
+        // Our own markup is `<!date^…>` only; anything else in angle brackets came from untrusted text.
         for live in [
-            "<!channel>",
+            "<!channel",
             "<!here",
-            "<!everyone>",
-            "<@U999>",
-            "<https://",
+            "<!everyone",
+            "<@",
+            "<#",
+            "<http",
+            "<mailto",
         ] {
             assert!(!text.contains(live), "live `{live}` in {text:.80}");
         }
@@ -81,12 +85,11 @@ fn slack_never_carries_a_live_mention_and_keeps_its_limits() {
             }
         }
     }
-    assert!(message.text.contains("&lt;!channel&gt; production"));
 }
 
-#[test]
-fn discord_disables_mentions_and_keeps_its_limits() {
-    let message = discord::render(&hostile());
+/// Discord's rules, checked on a rendered message: mentions off, no `@everyone`, every limit kept.
+fn check_discord(note: &Notification) {
+    let message = discord::render(note);
     let body = serde_json::to_value(&message).unwrap();
     assert_eq!(body["allowed_mentions"], json!({"parse": []}));
     let mut all = Vec::new();
@@ -96,28 +99,152 @@ fn discord_disables_mentions_and_keeps_its_limits() {
             !text.contains("@everyone") && !text.contains("@here"),
             "{text:.80}"
         );
-        assert!(!text.contains("<@U999>"), "{text:.80}");
+        // Every `<` of untrusted text is escaped, so no raw `<@id>` or `<#id>` can form.
+        let unescaped = text.replace("\\<", "");
+        assert!(
+            !unescaped.contains("<@") && !unescaped.contains("<#"),
+            "{text:.80}"
+        );
     }
     assert!(message.content.chars().count() <= discord::CONTENT_MAX);
+    assert_eq!(message.embeds.len(), 1);
     let embed = &message.embeds[0];
-    assert!(embed.title.chars().count() <= discord::TITLE_MAX);
-    assert!(
-        embed
-            .description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() <= discord::DESCRIPTION_MAX)
-    );
+    assert!((1..=discord::TITLE_MAX).contains(&embed.title.chars().count()));
+    let description = embed.description.as_deref().unwrap_or_default();
+    assert!(description.chars().count() <= discord::DESCRIPTION_MAX);
     assert!(embed.fields.len() <= discord::FIELDS_MAX);
     for field in &embed.fields {
-        assert!((1..=discord::FIELD_NAME_MAX).contains(&field.name.chars().count()));
-        assert!((1..=discord::FIELD_VALUE_MAX).contains(&field.value.chars().count()));
+        assert!((1..=discord::FIELD_NAME_MAX).contains(&field.name.trim().chars().count()));
+        assert!((1..=discord::FIELD_VALUE_MAX).contains(&field.value.trim().chars().count()));
     }
+    assert!(embed.footer.text.chars().count() <= discord::FOOTER_MAX);
     assert!(
         embed.length() <= discord::EMBEDS_TOTAL_MAX,
         "{}",
         embed.length()
     );
-    assert_eq!(message.embeds.len(), 1);
+}
+
+#[test]
+fn hostile_text_is_escaped_and_cut_to_the_limits() {
+    let note = hostile();
+    check_slack(&note);
+    check_discord(&note);
+    assert!(
+        slack::render(&note, "C1")
+            .text
+            .contains("&lt;!channel&gt; production")
+    );
+    assert!(discord::render(&note).embeds[0].description.is_some());
+}
+
+/// Any string, weighted towards what breaks messages: mention syntax, markup, huge and multi-byte text.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                "<!channel>",
+                "<!here>",
+                "<!everyone>",
+                "<@U1>",
+                "<#C1>",
+                "@everyone",
+                "@here",
+                "&",
+                "<",
+                ">",
+                "*",
+                "_",
+                "`",
+                "~",
+                "|",
+                "#",
+                "@",
+                "\\",
+                "[",
+                "]",
+                "é",
+                "🔴",
+                " ",
+                "x",
+            ]),
+            0..40,
+        )
+        .prop_map(|parts| parts.concat()),
+        (1usize..12_000).prop_map(|n| "é<".repeat(n / 2)),
+    ]
+}
+
+fn payload() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        text(),
+        Just("rack".to_owned()),
+        Just("app".to_owned()),
+        Just("message".to_owned())
+    ];
+    let data = proptest::collection::btree_map(key, text(), 0..40);
+    let known: Vec<String> = shared::category::EVENT_TYPES
+        .iter()
+        .map(|(a, _)| a.to_string())
+        .collect();
+    let unknown = text().prop_filter("racks always name the action", |a| !a.trim().is_empty());
+    let action = prop_oneof![proptest::sample::select(known), unknown];
+    let status = prop_oneof![
+        Just("success".to_owned()),
+        Just("error".to_owned()),
+        Just("start".to_owned()),
+        text()
+    ];
+    (action, status, data, text()).prop_map(|(action, status, data, id)| {
+        json!({"version": "0", "id": id, "source": "convox.rack", "detail-type": action,
+               "account": "1", "time": "2026-11-22T18:43:48Z", "region": "us-east-1", "resources": [],
+               "detail": {"action": action, "status": status, "data": data, "timestamp": "2026-11-22T18:43:48Z"}})
+    })
+}
+
+/// JSON of any shape: parsing must answer, with an event or an error, and never panic.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        text().prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        let key = prop_oneof![
+            Just("detail".to_owned()),
+            Just("data".to_owned()),
+            Just("action".to_owned()),
+            Just("id".to_owned()),
+            Just("detail-type".to_owned()),
+            Just("source".to_owned()),
+            text(),
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
+            proptest::collection::btree_map(key, inner, 0..8)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn parsing_never_panics(payload in any_json()) {
+        let _ = RackEvent::from_eventbridge(payload);
+    }
+
+    #[test]
+    fn every_rendering_keeps_every_limit(payload in payload()) {
+        let event = RackEvent::from_eventbridge(payload);
+        prop_assert!(event.is_ok(), "a well-formed event parses: {:?}", event.err());
+        let note = Notification::from_event(&event.unwrap());
+        check_slack(&note);
+        check_discord(&note);
+    }
 }
 
 #[test]

@@ -101,10 +101,13 @@ fn escape(c: char) -> Option<&'static str> {
     }
 }
 
-/// Code spans show backslashes literally, so only the span's own delimiter needs replacing.
+/// Code spans show backslashes literally, so a zero-width space defuses mention syntax there instead,
+/// and the span's own delimiter is replaced.
 fn escape_code(c: char) -> Option<&'static str> {
     match c {
         '`' => Some("'"),
+        '@' => Some("@\u{200B}"),
+        '<' => Some("<\u{200B}"),
         _ => None,
     }
 }

@@ -83,8 +83,14 @@ fn mrkdwn(text: String) -> Text {
 }
 
 pub fn render(note: &Notification, channel: &str) -> SlackMessage {
-    // plain_text is never parsed for mentions, so the header needs no escaping, only the limit.
-    let header = format!("{} {}", emoji(note.tone), note.headline);
+    // plain_text is not parsed for mentions and shows entities literally; dropping the control
+    // characters keeps an unknown action's name from ever forming one, whatever the client does.
+    let headline: String = note
+        .headline
+        .chars()
+        .filter(|c| !matches!(c, '<' | '>' | '&'))
+        .collect();
+    let header = format!("{} {}", emoji(note.tone), headline);
     let mut top = vec![Block::Header {
         text: Text::PlainText {
             text: truncate(&header, HEADER_MAX).into_owned(),
