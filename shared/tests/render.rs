@@ -29,6 +29,13 @@ fn hostile() -> Notification {
     note("release:promote", "error", data)
 }
 
+fn labelled(note: &Notification) -> Vec<(&str, &str)> {
+    note.fields
+        .iter()
+        .map(|f| (f.label.as_str(), f.value.as_str()))
+        .collect()
+}
+
 fn texts(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::String(s) => out.push(s.clone()),
@@ -279,13 +286,8 @@ fn unknown_types_get_a_readable_generic_rendering() {
         json!({"rack": "staging", "app": "api", "service_name": "worker", "reason": "manual"}),
     );
     assert_eq!(n.headline, "Release autoscale disabled");
-    let fields: Vec<(&str, &str)> = n
-        .fields
-        .iter()
-        .map(|f| (f.label.as_str(), f.value.as_str()))
-        .collect();
     assert_eq!(
-        fields,
+        labelled(&n),
         [
             ("App", "api"),
             ("Reason", "manual"),
@@ -301,13 +303,8 @@ fn budget_figures_read_as_money_and_percentages() {
         "success",
         json!({"rack": "production", "app": "web", "spend_usd": "80.50", "cap_usd": "100", "pct": "80.5", "actor": "system"}),
     );
-    let fields: Vec<(&str, &str)> = n
-        .fields
-        .iter()
-        .map(|f| (f.label.as_str(), f.value.as_str()))
-        .collect();
     assert_eq!(
-        fields,
+        labelled(&n),
         [
             ("App", "web"),
             ("Actor", "system"),
