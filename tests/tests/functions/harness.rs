@@ -116,6 +116,17 @@ pub async fn ssm_with_token(token: &str) -> (MotoServer, Vec<(String, String)>) 
     (moto, env)
 }
 
+pub const DEDUP_TABLE: &str = "rack-notifications-deliveries";
+
+/// A moto server holding the deliveries table, and the settings that point a function at it.
+pub async fn dedup_table() -> (MotoServer, Vec<(String, String)>) {
+    let moto = MotoServer::start().await;
+    moto.create_dedup_table(DEDUP_TABLE).await;
+    let mut env = moto.function_env();
+    env.push(("NOTIFICATIONS_DEDUP_TABLE".into(), DEDUP_TABLE.into()));
+    (moto, env)
+}
+
 /// One running function binary under its own Runtime API stand-in.
 pub struct Function {
     pub api: RuntimeApi,
@@ -193,6 +204,5 @@ pub fn plain_text(body: &Value) -> String {
     out.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
-        .replace('\u{200B}', "")
-        .replace('\\', "")
+        .replace(['\u{200B}', '\\'], "")
 }
