@@ -14,6 +14,7 @@ pub const DEFAULT_CHANNEL: &str = "NOTIFICATIONS_DEFAULT_CHANNEL";
 pub const CHANNEL_MAPPING: &str = "NOTIFICATIONS_CHANNEL_MAPPING";
 pub const OWNER_MAPPING: &str = "NOTIFICATIONS_OWNER_MAPPING";
 pub const CATALOG_PATH: &str = "NOTIFICATIONS_CATALOG_PATH";
+pub const DEDUP_TABLE: &str = "NOTIFICATIONS_DEDUP_TABLE";
 pub const SLACK_API_URL: &str = "SLACK_API_URL";
 pub const DISCORD_API_URL: &str = "DISCORD_API_URL";
 
@@ -49,6 +50,8 @@ pub struct Config {
     pub routes: Routes,
     /// SSM path under which `<path>/<app>/owner-im` holds an app's owner.
     pub catalog_path: Option<String>,
+    /// DynamoDB table recording deliveries, so a repeated event posts nothing new; unset: no deduplication.
+    pub dedup_table: Option<String>,
     /// The chosen provider's API base URL, without a trailing slash.
     pub api_url: String,
 }
@@ -136,6 +139,17 @@ impl Config {
             Some(path) => Some(path.trim_end_matches('/').to_owned()),
             None => None,
         };
+        let dedup_table = match get(DEDUP_TABLE) {
+            Some(table) if !is_table_name(&table) => {
+                return Err(invalid(
+                    DEDUP_TABLE,
+                    format!(
+                        "`{table}` is not a DynamoDB table name (3 to 255 letters, digits, `_`, `-`, `.`) or table ARN"
+                    ),
+                ));
+            }
+            table => table,
+        };
         let (url_var, url_default) = match provider {
             Provider::Slack => (SLACK_API_URL, SLACK_API_DEFAULT),
             Provider::Discord => (DISCORD_API_URL, DISCORD_API_DEFAULT),
@@ -155,9 +169,25 @@ impl Config {
             token,
             routes,
             catalog_path,
+            dedup_table,
             api_url: api_url.trim_end_matches('/').to_owned(),
         })
     }
+}
+
+/// DynamoDB accepts a table's name or its ARN wherever it asks for `TableName`.
+fn is_table_name(table: &str) -> bool {
+    let name = match table.strip_prefix("arn:") {
+        Some(arn) => match arn.split_once(":table/") {
+            Some((_, name)) => name,
+            None => return false,
+        },
+        None => table,
+    };
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
 }
 
 /// Reads `key=destination,key=destination`; white space around items is ignored, and so are empty items.
@@ -219,6 +249,7 @@ mod tests {
         ));
         vars.push((OWNER_MAPPING, "web=#web-team,billing=@U0123ABC"));
         vars.push((CATALOG_PATH, "/catalog/"));
+        vars.push((DEDUP_TABLE, " rack-notifications-deliveries "));
         vars.push((SLACK_API_URL, "http://127.0.0.1:9000/api/"));
         let config = config(&vars).unwrap();
         assert_eq!(
@@ -230,6 +261,10 @@ mod tests {
             Destination::User("U0123ABC".into())
         );
         assert_eq!(config.catalog_path.as_deref(), Some("/catalog"));
+        assert_eq!(
+            config.dedup_table.as_deref(),
+            Some("rack-notifications-deliveries")
+        );
         assert_eq!(config.api_url, "http://127.0.0.1:9000/api");
     }
 
@@ -260,11 +295,27 @@ mod tests {
             "SLACK_API_URL: `ftp://x` is not an http(s) URL"
         );
         assert!(with((CATALOG_PATH, "catalog")).starts_with("NOTIFICATIONS_CATALOG_PATH:"));
+        assert!(
+            with((DEDUP_TABLE, "my table"))
+                .starts_with("NOTIFICATIONS_DEDUP_TABLE: `my table` is not a DynamoDB table name")
+        );
+        assert!(
+            with((DEDUP_TABLE, "arn:aws:s3:::bucket")).starts_with("NOTIFICATIONS_DEDUP_TABLE:")
+        );
         let missing = config(&[(PROVIDER, "discord")]).unwrap_err().to_string();
         assert!(
             missing.starts_with("NOTIFICATIONS_TOKEN_PARAMETER is not set"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn the_dedup_table_is_optional_and_may_be_an_arn() {
+        assert_eq!(config(&BASE).unwrap().dedup_table, None);
+        let arn = "arn:aws:dynamodb:us-east-1:123456789012:table/rack-deliveries";
+        let mut vars = BASE.to_vec();
+        vars.push((DEDUP_TABLE, arn));
+        assert_eq!(config(&vars).unwrap().dedup_table.as_deref(), Some(arn));
     }
 
     #[test]

@@ -6,6 +6,9 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+/// The id of an event whose envelope has none; such events are never deduplicated.
+pub const NO_ID: &str = "(no id)";
+
 /// What a rack says happened, with the EventBridge id that names this delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RackEvent {
@@ -66,7 +69,7 @@ impl RackEvent {
         let event_id = payload
             .get("id")
             .and_then(Value::as_str)
-            .unwrap_or("(no id)")
+            .unwrap_or(NO_ID)
             .to_owned();
         let fail = |problem: String| EventError {
             event_id: event_id.clone(),

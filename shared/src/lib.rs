@@ -1,10 +1,13 @@
 //! Rack notifications: rack events from EventBridge to Slack and Discord messages.
 //!
 //! Parsing ([`event`]), routing ([`route`]) and rendering ([`notification`], [`render`]) are pure;
-//! delivery ([`deliver`]) sits behind the [`deliver::Messenger`] trait; [`Notifier`] ties them together.
+//! delivery ([`deliver`]) sits behind the [`deliver::Messenger`] trait, made idempotent by [`dedupe`] when a
+//! DynamoDB table is configured; [`Notifier`] ties them together.
 
+pub mod aws;
 pub mod category;
 pub mod config;
+pub mod dedupe;
 pub mod deliver;
 pub mod event;
 pub mod notification;

@@ -1,15 +1,19 @@
 //! One invocation: parse, skip or route, render, deliver, with the default channel as the safety net.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::aws::Aws;
 use crate::category::{Category, Disposition, disposition};
 use crate::config::{Config, ConfigError, Provider};
-use crate::deliver::{DeliveryError, Messenger, ProviderMessenger, Receipt};
+use crate::dedupe::{Claim, Dedupe, DedupeError, RECORD_TIME, delivery_key};
+use crate::deliver::{DeliveryError, Messenger, ProviderMessenger, Receipt, Refusal};
 use crate::event::{EventError, RackEvent};
 use crate::notification::Notification;
 use crate::route::{Destination, Route, Routes, Rule};
@@ -25,6 +29,7 @@ pub struct Notifier<M = ProviderMessenger> {
     token: Token,
     catalog: Option<OwnerCatalog>,
     ssm: Ssm,
+    dedupe: Option<Dedupe>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +53,12 @@ pub enum NotifyError {
         destination: Destination,
         source: DeliveryError,
     },
+    /// Nothing was posted: without the table, a post could be a repeat.
+    #[error("event {event_id}: {source}")]
+    Dedupe {
+        event_id: String,
+        source: DedupeError,
+    },
 }
 
 impl From<NotifyError> for Diagnostic {
@@ -57,6 +68,11 @@ impl From<NotifyError> for Diagnostic {
             NotifyError::Token { .. } => "TokenUnavailable",
             NotifyError::Delivery { source, .. } if source.is_retryable() => "DeliveryUnavailable",
             NotifyError::Delivery { .. } => "DeliveryRefused",
+            NotifyError::Dedupe {
+                source: DedupeError::InProgress { .. },
+                ..
+            } => "DeliveryInProgress",
+            NotifyError::Dedupe { .. } => "DeduplicationUnavailable",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -86,6 +102,16 @@ pub struct Delivered {
     /// The destination the routes chose, when it failed and the default channel took the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_from: Option<String>,
+    /// Skipped as a duplicate: an earlier invocation of this event already posted it, and `channel` and
+    /// `message_id` are that post's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
+}
+
+/// A message that is in its destination, posted now or by an earlier invocation.
+struct Sent {
+    receipt: Receipt,
+    duplicate: bool,
 }
 
 impl Notifier {
@@ -103,6 +129,8 @@ impl Notifier {
 
 impl<M: Messenger> Notifier<M> {
     pub fn new(category: Category, config: Config, messenger: M) -> Self {
+        // One AWS configuration for SSM and DynamoDB, loaded when the first of them is needed.
+        let aws = Arc::new(Aws::default());
         Self {
             category,
             provider: config.provider,
@@ -110,7 +138,8 @@ impl<M: Messenger> Notifier<M> {
             messenger,
             token: Token::new(config.token),
             catalog: config.catalog_path.map(OwnerCatalog::new),
-            ssm: Ssm::default(),
+            ssm: Ssm::new(aws.clone()),
+            dedupe: config.dedup_table.map(|table| Dedupe::new(table, aws)),
         }
     }
 
@@ -153,14 +182,21 @@ impl<M: Messenger> Notifier<M> {
                 event_id: event.id.clone(),
                 source,
             })?;
+        let redirects = route.destination != self.routes.default;
         let first = self
-            .messenger
-            .post(token, &route.destination, &note, deadline)
+            .deliver(
+                &event,
+                token,
+                &route.destination,
+                &note,
+                redirects,
+                deadline,
+            )
             .await;
-        let (receipt, destination, redirected_from) = match first {
-            Ok(receipt) => (receipt, route.destination, None),
-            Err(error)
-                if error.is_destination_problem() && route.destination != self.routes.default =>
+        let (sent, destination, redirected_from) = match first {
+            Ok(sent) => (sent, route.destination, None),
+            Err(NotifyError::Delivery { source: error, .. })
+                if redirects && error.is_destination_problem() =>
             {
                 tracing::warn!(
                     event_id = %event.id, destination = %route.destination, rule = route.rule.name(), %error,
@@ -173,20 +209,25 @@ impl<M: Messenger> Notifier<M> {
                     self.provider
                 ));
                 let fallback = self.routes.default.clone();
-                let receipt = self
-                    .messenger
-                    .post(token, &fallback, &note, deadline)
-                    .await
-                    .map_err(|source| delivery_error(&event, &fallback, source))?;
-                (receipt, fallback, Some(route.destination.to_string()))
+                let sent = self
+                    .deliver(&event, token, &fallback, &note, false, deadline)
+                    .await?;
+                (sent, fallback, Some(route.destination.to_string()))
             }
-            Err(error) => return Err(delivery_error(&event, &route.destination, error)),
+            Err(error) => return Err(error),
         };
-        let Receipt {
-            channel,
-            message_id,
-        } = receipt;
-        tracing::info!(event_id = %event.id, action = %event.action, %destination, rule = route.rule.name(), %channel, "delivered");
+        let Sent {
+            receipt: Receipt {
+                channel,
+                message_id,
+            },
+            duplicate,
+        } = sent;
+        if duplicate {
+            tracing::info!(event_id = %event.id, action = %event.action, %destination, %channel, %message_id, "already delivered by an earlier invocation; posted nothing");
+        } else {
+            tracing::info!(event_id = %event.id, action = %event.action, %destination, rule = route.rule.name(), %channel, "delivered");
+        }
         report.delivered = Some(Delivered {
             destination: destination.to_string(),
             rule: if redirected_from.is_some() {
@@ -197,8 +238,81 @@ impl<M: Messenger> Notifier<M> {
             channel,
             message_id,
             redirected_from,
+            duplicate,
         });
         Ok(report)
+    }
+
+    /// Posts `note` to `to` once. With a dedup table the delivery is claimed first, and what became of it
+    /// recorded after; when `redirects`, a refusing destination is recorded as such, so that a retry goes
+    /// straight to the default channel without asking the destination again.
+    async fn deliver(
+        &self,
+        event: &RackEvent,
+        token: &SecretString,
+        to: &Destination,
+        note: &Notification,
+        redirects: bool,
+        deadline: Instant,
+    ) -> Result<Sent, NotifyError> {
+        let sent = |receipt| Sent {
+            receipt,
+            duplicate: false,
+        };
+        let Some((dedupe, key)) = self.dedupe.as_ref().zip(delivery_key(&event.id, to)) else {
+            return self
+                .messenger
+                .post(token, to, note, deadline)
+                .await
+                .map(sent)
+                .map_err(|source| delivery_error(event, to, source));
+        };
+        let claim = dedupe
+            .claim(&key, deadline)
+            .await
+            .map_err(|source| NotifyError::Dedupe {
+                event_id: event.id.clone(),
+                source,
+            })?;
+        match claim {
+            Claim::Claimed => {}
+            Claim::Delivered(receipt) => {
+                return Ok(Sent {
+                    receipt,
+                    duplicate: true,
+                });
+            }
+            Claim::Refused { code } => {
+                let source = DeliveryError::Api {
+                    provider: self.provider,
+                    code,
+                    refusal: Refusal::Destination,
+                };
+                return Err(delivery_error(event, to, source));
+            }
+        }
+        let post_deadline = deadline.checked_sub(RECORD_TIME).unwrap_or(deadline);
+        let posted = self.messenger.post(token, to, note, post_deadline).await;
+        let recorded = match &posted {
+            Ok(receipt) => dedupe.delivered(&key, receipt, deadline).await,
+            Err(DeliveryError::Api {
+                code,
+                refusal: Refusal::Destination,
+                ..
+            }) if redirects => dedupe.refused(&key, code, deadline).await,
+            Err(_) => dedupe.release(&key, deadline).await,
+        };
+        if let Err(error) = recorded {
+            // The post's outcome stands: failing the invocation now would have Lambda post again at once.
+            // The claim stays `pending` until its lease ends; a repeat before then fails and is retried.
+            tracing::error!(
+                event_id = %event.id, destination = %to, %error,
+                "could not record the delivery's outcome; a repeat of this event after the claim's lease may post again"
+            );
+        }
+        posted
+            .map(sent)
+            .map_err(|source| delivery_error(event, to, source))
     }
 
     async fn route(&self, event: &RackEvent) -> Route {
@@ -236,7 +350,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::deliver::Refusal;
     use crate::deliver::recording::RecordingMessenger;
 
     fn config() -> Config {

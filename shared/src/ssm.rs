@@ -1,7 +1,7 @@
 //! SSM Parameter Store: the bot token (read once per container) and the service catalog's owners.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_ssm::error::{DisplayErrorContext, SdkError};
@@ -10,11 +10,13 @@ use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use crate::aws::Aws;
 use crate::config::TokenSource;
 
 /// An SSM client made on first use: functions that never read SSM never load the AWS configuration.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Ssm {
+    aws: Arc<Aws>,
     client: OnceCell<aws_sdk_ssm::Client>,
 }
 
@@ -28,15 +30,16 @@ pub enum SsmError {
 }
 
 impl Ssm {
+    pub fn new(aws: Arc<Aws>) -> Self {
+        Self {
+            aws,
+            client: OnceCell::new(),
+        }
+    }
+
     async fn client(&self) -> &aws_sdk_ssm::Client {
         self.client
-            .get_or_init(|| async {
-                // Honours AWS_ENDPOINT_URL, so a local SSM emulator can stand in.
-                let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await;
-                aws_sdk_ssm::Client::new(&config)
-            })
+            .get_or_init(|| async { aws_sdk_ssm::Client::new(self.aws.config().await) })
             .await
     }
 

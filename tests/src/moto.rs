@@ -1,10 +1,16 @@
-//! `MotoServer`: a local AWS (moto) for the SSM Parameter Store the functions read their secrets from.
+//! `MotoServer`: a local AWS (moto) for the SSM Parameter Store the functions read their secrets from, and
+//! the DynamoDB table they record deliveries in.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
 use aws_sdk_ssm::config::Credentials;
 use aws_sdk_ssm::types::ParameterType;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -70,14 +76,92 @@ impl MotoServer {
         .into()
     }
 
-    pub async fn ssm_client(&self) -> aws_sdk_ssm::Client {
-        let config = aws_config::defaults(BehaviorVersion::latest())
+    async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(self.endpoint())
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "moto"))
             .load()
-            .await;
-        aws_sdk_ssm::Client::new(&config)
+            .await
+    }
+
+    pub async fn ssm_client(&self) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn dynamodb_client(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+
+    /// Creates the deliveries table as the stack declares it: string key `pk`, on demand, TTL on `expires_at`.
+    pub async fn create_dedup_table(&self, name: &str) {
+        let client = self.dynamodb_client().await;
+        client
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute definition"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key schema"),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create table {name} in moto: {e:?}"));
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expires_at")
+                    .enabled(true)
+                    .build()
+                    .expect("TTL specification"),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("enable TTL on {name} in moto: {e:?}"));
+    }
+
+    /// Every item of `table` by `pk`, each attribute as text (strings as they are, numbers as digits).
+    pub async fn items(&self, table: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+        let pages = self
+            .dynamodb_client()
+            .await
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap_or_else(|e| panic!("scan {table} in moto: {e:?}"));
+        pages
+            .into_iter()
+            .map(|item| {
+                let text: BTreeMap<String, String> = item
+                    .into_iter()
+                    .map(|(name, value)| {
+                        let value = match value {
+                            AttributeValue::S(s) | AttributeValue::N(s) => s,
+                            other => format!("{other:?}"),
+                        };
+                        (name, value)
+                    })
+                    .collect();
+                (text.get("pk").cloned().unwrap_or_default(), text)
+            })
+            .collect()
     }
 
     /// Stores `value` as a SecureString parameter, replacing any earlier value.

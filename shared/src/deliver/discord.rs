@@ -15,8 +15,9 @@ use super::{
     with_retries,
 };
 use crate::config::Provider;
+use crate::dedupe::delivery_key;
 use crate::notification::Notification;
-use crate::render::discord::render;
+use crate::render::discord::{NONCE_MAX, render};
 use crate::route::Destination;
 
 const PROVIDER: Provider = Provider::Discord;
@@ -122,7 +123,12 @@ impl Messenger for DiscordMessenger {
             }
         };
         let url = format!("{}/channels/{channel}/messages", self.base);
-        let message = render(note);
+        let mut message = render(note);
+        // Discord answers a nonce it saw from this bot within the last few minutes with the message it
+        // already made: a retried request whose first answer was lost, or a retried invocation, never
+        // posts twice.
+        message.nonce = delivery_key(&note.event_id, to).map(|key| nonce(&key));
+        message.enforce_nonce = message.nonce.as_ref().map(|_| true);
         let created: Created = self
             .call(token, deadline, |http| http.post(&url).json(&message))
             .await?;
@@ -167,9 +173,56 @@ async fn refusal(response: Response) -> DeliveryError {
     }
 }
 
+/// A delivery's nonce: its key's 128-bit FNV-1a hash in base 36, which always fits Discord's 25 characters.
+/// Stable across builds and hosts, unlike std's hasher, as a retry may run in another container or release.
+fn nonce(key: &str) -> String {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    base36(key.bytes().fold(OFFSET, |hash, byte| {
+        (hash ^ u128::from(byte)).wrapping_mul(PRIME)
+    }))
+}
+
+fn base36(mut value: u128) -> String {
+    let mut digits = Vec::with_capacity(NONCE_MAX);
+    loop {
+        // `value % 36` is always a base-36 digit.
+        digits.push(char::from_digit((value % 36) as u32, 36).unwrap_or('0'));
+        value /= 36;
+        if value == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().collect()
+}
+
 fn transport(source: reqwest::Error) -> DeliveryError {
     DeliveryError::Transport {
         provider: PROVIDER,
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_stable_and_differ_per_delivery() {
+        let key = |to: &str| {
+            let to = Destination::Channel(to.into());
+            delivery_key("6a7e5b1c-0d2f-4e3a-9b8c-7d6e5f4a3b2c", &to).unwrap()
+        };
+        let general = nonce(&key("100000000000000001"));
+        assert_ne!(general, nonce(&key("100000000000000002")));
+        // A fixed value: a changed hash would let a retry across a deploy post twice.
+        assert_eq!(general, "7jqac4mwh2b9bij23qkgbjn6i");
+    }
+
+    #[test]
+    fn every_nonce_fits_discord() {
+        assert_eq!(base36(u128::MAX).len(), NONCE_MAX);
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(36 * 36 + 35), "10z");
     }
 }

@@ -1,6 +1,7 @@
 //! Delivery: a small trait over the providers' HTTP APIs, their errors, and retries within the deadline.
 
 pub mod discord;
+mod pace;
 mod retry;
 pub mod slack;
 

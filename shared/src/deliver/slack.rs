@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::pace::Pacer;
 use super::{
     DeliveryError, Messenger, Receipt, Refusal, attempt_timeout, retry_after_header, with_retries,
 };
@@ -22,6 +23,8 @@ const PROVIDER: Provider = Provider::Slack;
 pub struct SlackMessenger {
     http: Client,
     base: String,
+    /// Slack limits posts per channel, so `chat.postMessage` is paced per channel once limited.
+    pacer: Pacer,
 }
 
 #[derive(Deserialize)]
@@ -64,18 +67,24 @@ impl SlackMessenger {
         Self {
             http,
             base: base.to_owned(),
+            pacer: Pacer::default(),
         }
     }
 
+    /// Calls `method`, retrying within `deadline`; a call that posts to a channel names it as `lane`.
     async fn call<T: DeserializeOwned>(
         &self,
         token: &SecretString,
         deadline: Instant,
         request: impl Fn(&Client, String) -> RequestBuilder,
         method: &str,
+        lane: Option<&str>,
     ) -> Result<T, DeliveryError> {
         let url = format!("{}/{method}", self.base);
         with_retries(PROVIDER, deadline, || async {
+            if let Some(channel) = lane {
+                self.pacer.wait(channel, deadline).await;
+            }
             let response = request(&self.http, url.clone())
                 .bearer_auth(token.expose_secret())
                 .timeout(attempt_timeout(PROVIDER, deadline)?)
@@ -84,10 +93,14 @@ impl SlackMessenger {
                 .map_err(transport)?;
             let status = response.status();
             if status.as_u16() == 429 {
+                let retry_after = retry_after_header(response.headers())
+                    .unwrap_or(std::time::Duration::from_secs(1));
+                if let Some(channel) = lane {
+                    self.pacer.limited(channel, retry_after);
+                }
                 return Err(DeliveryError::RateLimited {
                     provider: PROVIDER,
-                    retry_after: retry_after_header(response.headers())
-                        .unwrap_or(std::time::Duration::from_secs(1)),
+                    retry_after,
                 });
             }
             if !status.is_success() {
@@ -104,6 +117,9 @@ impl SlackMessenger {
                     .and_then(Value::as_str)
                     .unwrap_or("unknown_error");
                 return Err(api_error(code.to_owned()));
+            }
+            if let Some(channel) = lane {
+                self.pacer.posted(channel);
             }
             serde_json::from_value(answer).map_err(|e| api_error(format!("unexpected_answer: {e}")))
         })
@@ -122,6 +138,7 @@ impl SlackMessenger {
                 deadline,
                 |http, url| http.get(url).query(&[("email", email)]),
                 "users.lookupByEmail",
+                None,
             )
             .await?;
         Ok(lookup.user.id)
@@ -153,6 +170,7 @@ impl Messenger for SlackMessenger {
                         .json(&message)
                 },
                 "chat.postMessage",
+                Some(&channel),
             )
             .await?;
         Ok(Receipt {

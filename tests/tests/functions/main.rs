@@ -1,7 +1,11 @@
-//! The real function binaries, end to end: Runtime API, Slack and Discord stand-ins, and moto's SSM.
+//! The real function binaries, end to end: Runtime API, Slack and Discord stand-ins, and moto's SSM and
+//! DynamoDB.
 
 mod harness;
 
+mod burst;
+mod dedupe;
 mod every_event;
 mod failures;
 mod routing;
+mod timeouts;

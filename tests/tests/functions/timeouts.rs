@@ -1,0 +1,96 @@
+//! Peers that accept a connection and never answer: the invocation still ends in an error of its own,
+//! before Lambda's deadline, instead of being killed as a timeout.
+
+use std::time::{Duration, Instant};
+
+use tests::Invocation;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::harness::*;
+
+/// Short, so the test is quick; production's 30 s only make the requests' own timeouts longer.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Accepts connections and holds them open without ever reading or writing, until dropped.
+struct Silent {
+    url: String,
+    task: JoinHandle<()>,
+}
+
+impl Silent {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        Self { url, task }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Invokes with `TIMEOUT` and returns the error the function reported, and how long it took.
+async fn fails_in_time(function: &Function) -> (tests::ErrorBody, Duration) {
+    let start = Instant::now();
+    let event = variant("release-create.json", "ev-silent", &[("app", "api")]);
+    let outcome = function.api.invoke(event, TIMEOUT).await;
+    let took = start.elapsed();
+    let Invocation::Err(error) = outcome else {
+        panic!("expected the function to report an error before its deadline, got {outcome:?}")
+    };
+    assert!(took < TIMEOUT, "{took:?}");
+    (error, took)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_never_answers_fails_the_invocation_before_its_deadline() {
+    let silent = Silent::start().await;
+    let settings = env(&[
+        ("NOTIFICATIONS_PROVIDER", "slack"),
+        ("NOTIFICATIONS_TOKEN", SLACK_TOKEN),
+        ("NOTIFICATIONS_DEFAULT_CHANNEL", "#general"),
+        ("SLACK_API_URL", &format!("{}/api", silent.url)),
+    ]);
+    let function = Function::start("notify-release", settings).await;
+    let (error, took) = fails_in_time(&function).await;
+    assert_eq!(error.error_type, "DeliveryUnavailable", "{error:?}");
+    assert!(
+        error.error_message.contains("Slack request failed"),
+        "{error:?}"
+    );
+    // The request's timeout ends with the deadline's margin, not far before it.
+    assert!(took > TIMEOUT / 2, "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dedup_table_that_never_answers_fails_the_invocation_naming_it() {
+    let silent = Silent::start().await;
+    let slack = slack().await;
+    let settings = with(
+        slack_env(&slack),
+        &[
+            ("NOTIFICATIONS_TOKEN", SLACK_TOKEN),
+            ("NOTIFICATIONS_DEDUP_TABLE", DEDUP_TABLE),
+            ("AWS_ENDPOINT_URL", &silent.url),
+        ],
+    );
+    let function = Function::start("notify-release", settings).await;
+    let (error, _) = fails_in_time(&function).await;
+    assert_eq!(error.error_type, "DeduplicationUnavailable", "{error:?}");
+    assert_eq!(
+        error.error_message,
+        format!(
+            "event ev-silent: deduplication table `{DEDUP_TABLE}`: no answer before the invocation's deadline"
+        )
+    );
+    assert!(slack.posted().is_empty());
+}
