@@ -189,20 +189,24 @@ async fn preview(
     failed
 }
 
-/// `✓ delivered to #web-team by the owner rule → channel C0203 (web-team), message 1700000000.000001`.
+/// `✓ delivered to #web-team by the owner rule → channel C0203 (web-team), message 1700000000.000004`.
 fn delivery(chat: &Chat, delivered: &Value) -> String {
     let text = |key: &str| delivered[key].as_str().unwrap_or("?").to_owned();
     let named = |id: &str| match chat.place_name(id.trim_start_matches(['#', '@'])) {
         Some(name) if !id.ends_with(name) => format!("{id} ({name})"),
         _ => id.to_owned(),
     };
+    let (destination, channel) = (text("destination"), text("channel"));
     let mut line = format!(
-        "✓ delivered to {} by the {} rule → channel {}, message {}",
-        named(&text("destination")),
-        text("rule"),
-        named(&text("channel")),
-        text("message_id")
+        "✓ delivered to {} by the {} rule",
+        named(&destination),
+        text("rule")
     );
+    // Discord names channels by id, so the channel usually repeats the destination.
+    if destination.trim_start_matches('#') != channel {
+        line.push_str(&format!(" → channel {}", named(&channel)));
+    }
+    line.push_str(&format!(", message {}", text("message_id")));
     if let Some(meant) = delivered["redirected_from"].as_str() {
         line.push_str(&format!(" (meant for {}, which refused it)", named(meant)));
     }
@@ -226,7 +230,8 @@ fn last_lines(text: &str, n: usize) -> Vec<&str> {
     lines[lines.len().saturating_sub(n)..].to_vec()
 }
 
-/// A few lines that show a posted message's shape: its fallback line, then its blocks or embed.
+/// A few lines that show a posted message's shape: its fallback line, then its blocks or embed, with the
+/// text as the chat app shows it (`--json` shows it as sent).
 fn sketch(provider: Provider, message: &Message) -> Vec<String> {
     let body = &message.body;
     let str_of = |value: &Value| value.as_str().unwrap_or_default().to_owned();
@@ -243,15 +248,58 @@ fn sketch(provider: Provider, message: &Message) -> Vec<String> {
                     lines.extend(slack_block(block).into_iter().map(|l| format!("┃ ▌ {l}")));
                 }
             }
+            lines.iter_mut().for_each(|line| *line = slack_shown(line));
         }
         Provider::Discord => {
             lines.push(format!("content: {}", str_of(&body["content"])));
             for embed in body["embeds"].as_array().into_iter().flatten() {
                 lines.extend(discord_embed(embed).into_iter().map(|l| format!("▌ {l}")));
             }
+            lines
+                .iter_mut()
+                .for_each(|line| *line = discord_shown(line));
         }
     }
     lines
+}
+
+/// Slack shows `<!date^…|fallback>` as a local time (the fallback will do here) and unescapes `& < >`.
+fn slack_shown(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<!date^") {
+        shown.push_str(&rest[..start]);
+        let token = &rest[start..];
+        let Some(end) = token.find('>') else {
+            rest = token;
+            break;
+        };
+        shown.push_str(
+            token[..end]
+                .rsplit_once('|')
+                .map_or("", |(_, fallback)| fallback),
+        );
+        rest = &token[end + 1..];
+    }
+    shown.push_str(rest);
+    shown
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Discord drops the backslash of an escaped character, and the zero-width space is invisible.
+fn discord_shown(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => shown.extend(chars.next()),
+            '\u{200B}' => {}
+            c => shown.push(c),
+        }
+    }
+    shown
 }
 
 fn slack_block(block: &Value) -> Vec<String> {

@@ -1,0 +1,458 @@
+//! `bench-functions`: cold start, time to first message, CPU per warm event, peak memory, connections opened
+//! and arm64 package size of the six release-built functions, printed as a markdown table.
+//!
+//! `cargo run --release -p tests --bin bench-functions -- [--events N] [--cold-starts N] [--no-package]
+//! [--bin-dir DIR]`
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use shared::Category;
+use shared::category::{Disposition, disposition};
+use shared::config::Provider;
+use shared::event::RackEvent;
+use tests::connections::ConnectionCounter;
+use tests::local::{Chat, Sample, function_name, load_samples, workspace_root};
+use tests::procfs::{Usage, clock_tick, machine};
+use tests::{FunctionProcess, Invocation, RuntimeApi};
+
+const USAGE: &str = "\
+usage: cargo run --release -p tests --bin bench-functions -- [--events N] [--cold-starts N] [--no-package]
+                                                              [--bin-dir DIR]
+
+Builds the six notify-* functions in release mode and runs each under a local Lambda Runtime API against a
+local Slack stand-in (token from NOTIFICATIONS_TOKEN, no rate limit). Prints a markdown table: cold start
+to the first GET /next and to the first message at the stand-in (medians over --cold-starts, default 5),
+CPU per warm event over --events warm invocations (default 200), peak RSS, TCP connections opened to the
+chat API, and the arm64 bootstrap.zip size from `cargo lambda build` (skipped with --no-package).
+--bin-dir measures the notify-* binaries found in DIR instead, e.g. those of another build to compare.";
+
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Warm invocations before CPU is counted, so one-time work of the second event does not count as warm.
+const WARM_UP_EVENTS: usize = 5;
+
+/// The targets the table is checked against.
+const READY_MAX_MS: f64 = 10.0;
+const FIRST_MESSAGE_MAX_MS: f64 = 15.0;
+const CPU_MAX_US: f64 = 100.0;
+const RSS_MAX_MIB: f64 = 10.0;
+const ZIP_MAX_MIB: f64 = 4.0;
+
+struct Options {
+    events: usize,
+    cold_starts: usize,
+    package: bool,
+    bin_dir: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        events: 200,
+        cold_starts: 5,
+        package: true,
+        bin_dir: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut count = |name: &str| -> Result<usize, String> {
+            args.next()
+                .and_then(|n| n.parse().ok())
+                .filter(|&n| n > 0)
+                .ok_or_else(|| format!("{name} needs a positive number"))
+        };
+        match arg.as_str() {
+            "-h" | "--help" => return Err(String::new()),
+            "--events" => options.events = count("--events")?,
+            "--cold-starts" => options.cold_starts = count("--cold-starts")?,
+            "--no-package" => options.package = false,
+            "--bin-dir" => {
+                options.bin_dir = Some(args.next().ok_or("--bin-dir needs a directory")?.into());
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(problem) if problem.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            eprintln!("bench-functions: {problem}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let samples = match load_samples(&[]) {
+        Ok(samples) => samples,
+        Err(problem) => {
+            eprintln!("bench-functions: {problem}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    // Everything is built before anything is timed: cargo and zig would otherwise compete for the CPUs.
+    let mut functions = Vec::new();
+    for category in Category::ALL {
+        let name = function_name(category);
+        let binary = match &options.bin_dir {
+            Some(dir) if !dir.join(&name).is_file() => {
+                eprintln!("bench-functions: no {name} in {}: skipped", dir.display());
+                continue;
+            }
+            Some(dir) => dir.join(&name),
+            None => {
+                eprintln!("bench-functions: building {name} (release)");
+                match release_binary(&name) {
+                    Ok(binary) => binary,
+                    Err(problem) => {
+                        eprintln!("bench-functions: {problem}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+        };
+        let Some(sample) = posted_sample(&samples, category) else {
+            eprintln!("bench-functions: no sample in events/ that {name} posts");
+            return ExitCode::FAILURE;
+        };
+        functions.push((name, binary, sample));
+    }
+    let names: Vec<&str> = functions.iter().map(|(name, ..)| name.as_str()).collect();
+    let packages = if options.bin_dir.is_some() {
+        // cargo lambda packages the workspace's code, which need not be what DIR holds.
+        Err("not measured (--bin-dir)".into())
+    } else if options.package {
+        eprintln!("bench-functions: building the arm64 packages with cargo lambda");
+        package_sizes(&names)
+    } else {
+        Err("not measured (--no-package)".into())
+    };
+
+    let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
+    let mut rows = Vec::new();
+    for (name, binary, sample) in &functions {
+        eprintln!("bench-functions: measuring {name} with {}", sample.file);
+        let row = runtime.block_on(measure(binary, name, sample, &options));
+        rows.push((name.as_str(), row));
+    }
+
+    let (table, misses) = report(&rows, &packages, &options);
+    println!("{table}");
+    if rows.iter().any(|(_, row)| row.is_err()) {
+        return ExitCode::FAILURE;
+    }
+    if !misses.is_empty() {
+        eprintln!("bench-functions: targets missed: {}", misses.join("; "));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Builds `name` with the release profile the deployed functions use, whatever profile this tool has.
+fn release_binary(name: &str) -> Result<PathBuf, String> {
+    escargot::CargoBuild::new()
+        .manifest_path(workspace_root().join("Cargo.toml"))
+        .package(name)
+        .bin(name)
+        .release()
+        .run()
+        .map(|built| built.path().to_path_buf())
+        .map_err(|e| format!("building {name} failed ({e}); run `cargo build --release -p {name}`"))
+}
+
+/// The first sample of `category` that is posted rather than skipped.
+fn posted_sample(samples: &[Sample], category: Category) -> Option<&Sample> {
+    samples.iter().find(|sample| {
+        sample.category == category
+            && RackEvent::from_eventbridge(sample.event.clone())
+                .is_ok_and(|event| disposition(&event) == Disposition::Post)
+    })
+}
+
+struct Row {
+    ready: Vec<Duration>,
+    first_message: Vec<Duration>,
+    /// The process's CPU time when its first message arrived: unlike the wall-clock times, it hardly
+    /// changes when other work competes for the CPUs.
+    cold_cpu: Vec<Duration>,
+    warm_events: usize,
+    warm_ticks: u64,
+    warm_cpu_ns: u64,
+    peak_rss_kib: u64,
+    connections: usize,
+}
+
+async fn measure(
+    binary: &Path,
+    name: &str,
+    sample: &Sample,
+    options: &Options,
+) -> Result<Row, String> {
+    let chat = Chat::start(Provider::Slack).await;
+    let mut ready = Vec::new();
+    let mut first_message = Vec::new();
+    let mut cold_cpu = Vec::new();
+    for _ in 0..options.cold_starts {
+        let api = RuntimeApi::start_for(name).await;
+        let spawned = Instant::now();
+        let process = FunctionProcess::spawn(binary, &api, chat.settings(&chat.api_url()));
+        let posted = first_message_at(&api, &chat, sample).await?;
+        let pid = process.id();
+        let usage = Usage::of(pid).map_err(|e| format!("/proc/{pid}: {e}"))?;
+        let polled = api.first_polled_at().ok_or("no GET /next recorded")?;
+        ready.push(polled - spawned);
+        first_message.push(posted - spawned);
+        cold_cpu.push(Duration::from_nanos(usage.cpu_ns));
+    }
+
+    // One more process, whose connections to the chat API pass through a counter.
+    let counter = ConnectionCounter::start(&chat.api_url()).await;
+    let api = RuntimeApi::start_for(name).await;
+    let process = FunctionProcess::spawn(binary, &api, chat.settings(counter.url()));
+    first_message_at(&api, &chat, sample).await?;
+    for _ in 0..WARM_UP_EVENTS {
+        delivered(api.invoke(sample.event.clone(), INVOKE_TIMEOUT).await)?;
+    }
+    let pid = process.id();
+    let before = Usage::of(pid).map_err(|e| format!("/proc/{pid}: {e}"))?;
+    for _ in 0..options.events {
+        delivered(api.invoke(sample.event.clone(), INVOKE_TIMEOUT).await)?;
+    }
+    let after = Usage::of(pid).map_err(|e| format!("/proc/{pid}: {e}"))?;
+    Ok(Row {
+        ready,
+        first_message,
+        cold_cpu,
+        warm_events: options.events,
+        warm_ticks: after.cpu_ticks - before.cpu_ticks,
+        warm_cpu_ns: after.cpu_ns.saturating_sub(before.cpu_ns),
+        peak_rss_kib: after.peak_rss_kib,
+        connections: counter.accepted(),
+    })
+}
+
+/// Invokes a freshly spawned function right away; returns when the stand-in received its message.
+async fn first_message_at(
+    api: &RuntimeApi,
+    chat: &Chat,
+    sample: &Sample,
+) -> Result<Instant, String> {
+    let before = chat.posted_count();
+    let invoke = api.invoke(sample.event.clone(), INVOKE_TIMEOUT);
+    tokio::pin!(invoke);
+    // The stand-in counts a message before it answers, so the post is seen before the invocation ends;
+    // the wait outlasts the invocation's own timeout so a failure shows as the invocation's.
+    let posted_at = tokio::select! {
+        biased;
+        () = chat.wait_for_posted(before + 1, INVOKE_TIMEOUT * 2) => Instant::now(),
+        outcome = &mut invoke => return Err(format!("first event: {}", unexpected(outcome))),
+    };
+    delivered(invoke.await)?;
+    Ok(posted_at)
+}
+
+fn delivered(outcome: Invocation) -> Result<(), String> {
+    match outcome {
+        Invocation::Ok(report) if report.get("delivered").is_some() => Ok(()),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn unexpected(outcome: Invocation) -> String {
+    match outcome {
+        Invocation::Ok(report) => format!("nothing delivered: {report}"),
+        Invocation::Err(e) | Invocation::InitError(e) => {
+            format!("{}: {}", e.error_type, e.error_message)
+        }
+        Invocation::TimedOut => format!("no answer within {INVOKE_TIMEOUT:?}"),
+    }
+}
+
+/// `bootstrap.zip` size per function from one `cargo lambda build --release --arm64 --output-format zip`.
+fn package_sizes(names: &[&str]) -> Result<Vec<u64>, String> {
+    let Some(cargo_lambda) = find_cargo_lambda() else {
+        return Err("cargo-lambda not found on PATH (or in .venv/bin): not measured".into());
+    };
+    let mut command = Command::new(&cargo_lambda);
+    command.current_dir(workspace_root()).args([
+        "lambda",
+        "build",
+        "--release",
+        "--arm64",
+        "--output-format",
+        "zip",
+    ]);
+    for name in names {
+        command.args(["--bin", name]);
+    }
+    // cargo-lambda runs the zig that its Python package installed next to it.
+    if let Some(dir) = cargo_lambda.parent() {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let paths = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path));
+        command.env("PATH", std::env::join_paths(paths).unwrap_or(path));
+    }
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", cargo_lambda.display()))?;
+    if !status.success() {
+        return Err(format!("`cargo lambda build` failed ({status})"));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    names
+        .iter()
+        .map(|name| {
+            let zip = target.join("lambda").join(name).join("bootstrap.zip");
+            std::fs::metadata(&zip)
+                .map(|meta| meta.len())
+                .map_err(|e| format!("{}: {e}", zip.display()))
+        })
+        .collect()
+}
+
+fn find_cargo_lambda() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([workspace_root().join(".venv/bin")])
+        .map(|dir| dir.join("cargo-lambda"))
+        .find(|candidate| candidate.is_file())
+}
+
+fn median_ms(values: &[Duration]) -> f64 {
+    let mut ms: Vec<f64> = values.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    match ms.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => ms[n / 2],
+        n => (ms[n / 2 - 1] + ms[n / 2]) / 2.0,
+    }
+}
+
+fn range_ms(values: &[Duration]) -> String {
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+    let min = values.iter().map(ms).fold(f64::INFINITY, f64::min);
+    let max = values.iter().map(ms).fold(0.0, f64::max);
+    format!("{min:.1}–{max:.1}")
+}
+
+/// The markdown report, and the targets each function missed.
+fn report(
+    rows: &[(&str, Result<Row, String>)],
+    packages: &Result<Vec<u64>, String>,
+    options: &Options,
+) -> (String, Vec<String>) {
+    let (cpu, cores) = machine();
+    let tick = clock_tick();
+    let rustc = Command::new("rustc")
+        .arg("-V")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(out, "## Function benchmarks\n");
+    let binaries = match &options.bin_dir {
+        Some(dir) => format!("binaries from {}", dir.display()),
+        None => "functions built with the release profile".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "{} · {cpu}, {cores} cores · {} · {binaries}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        rustc.trim()
+    );
+    let _ = writeln!(
+        out,
+        "\nCold start: medians (min–max) over {} starts, spawn → first GET /next (ready) and → message \
+         received by the Slack stand-in (invoked right away); cold CPU: the process's CPU time by then \
+         (scheduler's ns counters, median). CPU / warm event: utime+stime over {} warm events (clock tick \
+         {} ms) and, in brackets, the scheduler's ns counters. Peak RSS: VmHWM after {} events.\n",
+        options.cold_starts,
+        options.events,
+        tick.as_millis(),
+        options.events + WARM_UP_EVENTS + 1
+    );
+    let _ = writeln!(
+        out,
+        "| Function | Ready (ms) | First message (ms) | Cold CPU (ms) | CPU / warm event (µs) | Peak RSS (MiB) | Connections to Slack | arm64 bootstrap.zip (MiB) |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let mut misses = Vec::new();
+    for (index, (name, row)) in rows.iter().enumerate() {
+        let zip = match packages {
+            Ok(sizes) => {
+                let mib = sizes[index] as f64 / (1024.0 * 1024.0);
+                if mib > ZIP_MAX_MIB {
+                    misses.push(format!("{name} package {mib:.2} MiB"));
+                }
+                format!("{mib:.2}")
+            }
+            Err(problem) => problem.clone(),
+        };
+        let row = match row {
+            Ok(row) => row,
+            Err(problem) => {
+                let _ = writeln!(out, "| {name} | error: {problem} | | | | | | {zip} |");
+                misses.push(format!("{name} failed"));
+                continue;
+            }
+        };
+        let ready = median_ms(&row.ready);
+        let first = median_ms(&row.first_message);
+        let ticks_ms = row.warm_ticks as f64 * tick.as_secs_f64() * 1e3;
+        let cpu_us = ticks_ms * 1e3 / row.warm_events as f64;
+        let sched_us = row.warm_cpu_ns as f64 / 1e3 / row.warm_events as f64;
+        let rss = row.peak_rss_kib as f64 / 1024.0;
+        for (missed, what) in [
+            (ready > READY_MAX_MS, format!("ready {ready:.1} ms")),
+            (
+                first > FIRST_MESSAGE_MAX_MS,
+                format!("first message {first:.1} ms"),
+            ),
+            (
+                cpu_us.max(sched_us) > CPU_MAX_US,
+                format!("CPU {cpu_us:.0} µs/event"),
+            ),
+            (rss > RSS_MAX_MIB, format!("peak RSS {rss:.1} MiB")),
+            (
+                row.connections != 1,
+                format!("{} connections", row.connections),
+            ),
+        ] {
+            if missed {
+                misses.push(format!("{name} {what}"));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "| {name} | {ready:.1} ({}) | {first:.1} ({}) | {:.1} | {cpu_us:.0} = {ticks_ms:.0} ms / {} [{sched_us:.0}] | {rss:.1} | {} | {zip} |",
+            range_ms(&row.ready),
+            range_ms(&row.first_message),
+            median_ms(&row.cold_cpu),
+            row.warm_events,
+            row.connections,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| *target* | ≤ {READY_MAX_MS} | ≤ {FIRST_MESSAGE_MAX_MS} | | ≤ {CPU_MAX_US} | ≤ {RSS_MAX_MIB} | 1 | ≤ {ZIP_MAX_MIB} |"
+    );
+    let _ = writeln!(
+        out,
+        "\n{}",
+        if misses.is_empty() {
+            "All targets met.".to_owned()
+        } else {
+            format!("Targets missed: {}.", misses.join("; "))
+        }
+    );
+    (out, misses)
+}
