@@ -13,7 +13,9 @@ use crate::aws::Aws;
 use crate::category::{Category, Disposition, disposition};
 use crate::config::{Config, ConfigError, Provider};
 use crate::dedupe::{Claim, Dedupe, DedupeError, RECORD_TIME, delivery_key};
-use crate::deliver::{DeliveryError, Messenger, ProviderMessenger, Receipt, Refusal};
+use crate::deliver::{
+    DeliveryError, HttpClientError, Messenger, ProviderMessenger, Receipt, Refusal,
+};
 use crate::event::{EventError, RackEvent};
 use crate::notification::Notification;
 use crate::route::{Destination, Route, Routes, Rule};
@@ -37,7 +39,7 @@ pub enum StartError {
     #[error("configuration error: {0}")]
     Config(#[from] ConfigError),
     #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(#[from] HttpClientError),
 }
 
 /// Why an invocation failed; Lambda then retries it and, in the end, sends it to the dead-letter queue.
