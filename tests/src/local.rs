@@ -2,6 +2,7 @@
 //! stand-in whose channels and users match the built-in routes, and the settings the functions get.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -17,6 +18,22 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .expect("tests/ sits in the workspace")
         .to_path_buf()
+}
+
+/// A tool's parsed command line, or the exit code it ends with: success after `--help` (the parser's
+/// empty problem), 2 after a usage error.
+pub fn command_line<T>(tool: &str, usage: &str, parsed: Result<T, String>) -> Result<T, ExitCode> {
+    match parsed {
+        Ok(options) => Ok(options),
+        Err(problem) if problem.is_empty() => {
+            println!("{usage}");
+            Err(ExitCode::SUCCESS)
+        }
+        Err(problem) => {
+            eprintln!("{tool}: {problem}\n\n{usage}");
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 /// The function (package and binary) that handles `category`.

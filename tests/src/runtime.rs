@@ -252,11 +252,11 @@ async fn next(State(shared): State<Arc<Shared>>, ConnectInfo(peer): ConnectInfo<
             "arn:aws:lambda:us-east-1:{ACCOUNT}:function:{}",
             shared.function_name
         );
+        // Unique per invocation, as Lambda's are: the runtime crate puts each one in the environment.
+        let serial = queued.id.rsplit('-').next().unwrap_or_default();
         let trace = format!(
-            "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
+            "Root=1-{:08x}-{serial:0>24};Parent={serial:0>16};Sampled=0",
             queued.deadline_ms / 1000,
-            queued.deadline_ms,
-            queued.deadline_ms
         );
         let headers = [
             ("Lambda-Runtime-Aws-Request-Id", queued.id),

@@ -83,9 +83,12 @@ impl DiscordMessenger {
                 .timeout(attempt_timeout(PROVIDER, deadline)?)
                 .send()
                 .await
-                .map_err(transport)?;
+                .map_err(DeliveryError::transport(PROVIDER))?;
             if response.status().is_success() {
-                response.json().await.map_err(transport)
+                response
+                    .json()
+                    .await
+                    .map_err(DeliveryError::transport(PROVIDER))
             } else {
                 Err(refusal(response).await)
             }
@@ -194,13 +197,6 @@ fn base36(mut value: u128) -> String {
         }
     }
     digits.iter().rev().collect()
-}
-
-fn transport(source: reqwest::Error) -> DeliveryError {
-    DeliveryError::Transport {
-        provider: PROVIDER,
-        source,
-    }
 }
 
 #[cfg(test)]

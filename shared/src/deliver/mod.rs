@@ -97,6 +97,11 @@ impl DeliveryError {
         )
     }
 
+    /// For `map_err`: a request to `provider` that failed on the way.
+    fn transport(provider: Provider) -> impl Fn(reqwest::Error) -> Self {
+        move |source| Self::Transport { provider, source }
+    }
+
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } => Some(*retry_after),
@@ -108,7 +113,7 @@ impl DeliveryError {
 /// The configured provider's messenger, built once per container.
 #[derive(Debug)]
 pub enum ProviderMessenger {
-    Slack(slack::SlackMessenger),
+    Slack(Box<slack::SlackMessenger>),
     Discord(discord::DiscordMessenger),
 }
 
@@ -116,7 +121,9 @@ impl ProviderMessenger {
     pub fn new(config: &Config) -> Result<Self, HttpClientError> {
         let http = http_client()?;
         Ok(match config.provider {
-            Provider::Slack => Self::Slack(slack::SlackMessenger::new(http, &config.api_url)),
+            Provider::Slack => {
+                Self::Slack(Box::new(slack::SlackMessenger::new(http, &config.api_url)?))
+            }
             Provider::Discord => {
                 Self::Discord(discord::DiscordMessenger::new(http, &config.api_url))
             }
@@ -181,6 +188,17 @@ pub enum HttpClientError {
     Tls(#[from] rustls::Error),
     #[error(transparent)]
     Client(#[from] reqwest::Error),
+    #[error("`{url}` is not a URL: {source}")]
+    Url {
+        url: String,
+        source: url::ParseError,
+    },
+}
+
+/// A method's URL under the API's `base`, parsed once at start rather than on every request.
+fn endpoint(base: &str, method: &str) -> Result<reqwest::Url, HttpClientError> {
+    let url = format!("{base}/{method}");
+    reqwest::Url::parse(&url).map_err(|source| HttpClientError::Url { url, source })
 }
 
 /// Reads a `Retry-After` header in seconds; providers send whole or fractional seconds.
@@ -194,3 +212,27 @@ fn seconds(value: f64) -> Option<Duration> {
 }
 
 pub(crate) use retry::{attempt_timeout, with_retries};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_builds_with_compiled_in_roots_and_speaks_http1() {
+        let tls = tls_config().expect("a TLS configuration");
+        assert_eq!(tls.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        assert!(http_client().is_ok());
+    }
+
+    #[test]
+    fn endpoints_are_parsed_once_and_named_when_wrong() {
+        let url = endpoint("https://slack.com/api", "chat.postMessage").expect("a URL");
+        assert_eq!(url.as_str(), "https://slack.com/api/chat.postMessage");
+        let error = endpoint("no scheme", "chat.postMessage").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("`no scheme/chat.postMessage` is not a URL")
+        );
+    }
+}

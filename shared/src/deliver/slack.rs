@@ -1,7 +1,7 @@
 //! Slack Web API transport: `chat.postMessage`, with `users.lookupByEmail` for DMs by email.
 
 use reqwest::header::CONTENT_TYPE;
-use reqwest::{Client, RequestBuilder};
+use reqwest::{Client, RequestBuilder, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -10,7 +10,8 @@ use tokio::time::Instant;
 
 use super::pace::Pacer;
 use super::{
-    DeliveryError, Messenger, Receipt, Refusal, attempt_timeout, retry_after_header, with_retries,
+    DeliveryError, HttpClientError, Messenger, Receipt, Refusal, attempt_timeout, endpoint,
+    retry_after_header, with_retries,
 };
 use crate::config::Provider;
 use crate::notification::Notification;
@@ -22,7 +23,8 @@ const PROVIDER: Provider = Provider::Slack;
 #[derive(Debug)]
 pub struct SlackMessenger {
     http: Client,
-    base: String,
+    post_message: Url,
+    lookup_by_email: Url,
     /// Slack limits posts per channel, so `chat.postMessage` is paced per channel once limited.
     pacer: Pacer,
 }
@@ -63,12 +65,13 @@ const TRANSIENT_ERRORS: &[&str] = &[
 ];
 
 impl SlackMessenger {
-    pub fn new(http: Client, base: &str) -> Self {
-        Self {
+    pub fn new(http: Client, base: &str) -> Result<Self, HttpClientError> {
+        Ok(Self {
             http,
-            base: base.to_owned(),
+            post_message: endpoint(base, "chat.postMessage")?,
+            lookup_by_email: endpoint(base, "users.lookupByEmail")?,
             pacer: Pacer::default(),
-        }
+        })
     }
 
     /// Calls `method`, retrying within `deadline`; a call that posts to a channel names it as `lane`.
@@ -76,21 +79,19 @@ impl SlackMessenger {
         &self,
         token: &SecretString,
         deadline: Instant,
-        request: impl Fn(&Client, String) -> RequestBuilder,
-        method: &str,
+        request: impl Fn(&Client) -> RequestBuilder,
         lane: Option<&str>,
     ) -> Result<T, DeliveryError> {
-        let url = format!("{}/{method}", self.base);
         with_retries(PROVIDER, deadline, || async {
             if let Some(channel) = lane {
                 self.pacer.wait(channel, deadline).await;
             }
-            let response = request(&self.http, url.clone())
+            let response = request(&self.http)
                 .bearer_auth(token.expose_secret())
                 .timeout(attempt_timeout(PROVIDER, deadline)?)
                 .send()
                 .await
-                .map_err(transport)?;
+                .map_err(DeliveryError::transport(PROVIDER))?;
             let status = response.status();
             if status.as_u16() == 429 {
                 let retry_after = retry_after_header(response.headers())
@@ -110,7 +111,10 @@ impl SlackMessenger {
                 });
             }
             // The Web API answers HTTP 200 even for errors: `ok` decides.
-            let answer: Value = response.json().await.map_err(transport)?;
+            let answer: Value = response
+                .json()
+                .await
+                .map_err(DeliveryError::transport(PROVIDER))?;
             if answer.get("ok") != Some(&Value::Bool(true)) {
                 let code = answer
                     .get("error")
@@ -136,8 +140,10 @@ impl SlackMessenger {
             .call(
                 token,
                 deadline,
-                |http, url| http.get(url).query(&[("email", email)]),
-                "users.lookupByEmail",
+                |http| {
+                    http.get(self.lookup_by_email.clone())
+                        .query(&[("email", email)])
+                },
                 None,
             )
             .await?;
@@ -164,12 +170,11 @@ impl Messenger for SlackMessenger {
                 token,
                 deadline,
                 // Slack asks for the charset on JSON bodies.
-                |http, url| {
-                    http.post(url)
+                |http| {
+                    http.post(self.post_message.clone())
                         .header(CONTENT_TYPE, "application/json; charset=utf-8")
                         .json(&message)
                 },
-                "chat.postMessage",
                 Some(&channel),
             )
             .await?;
@@ -192,12 +197,5 @@ fn api_error(code: String) -> DeliveryError {
         provider: PROVIDER,
         code,
         refusal,
-    }
-}
-
-fn transport(source: reqwest::Error) -> DeliveryError {
-    DeliveryError::Transport {
-        provider: PROVIDER,
-        source,
     }
 }

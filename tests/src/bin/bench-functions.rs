@@ -1,5 +1,5 @@
-//! `bench-functions`: cold start, time to first message, CPU per warm event, peak memory, connections opened
-//! and arm64 package size of the six release-built functions, printed as a markdown table.
+//! `bench-functions`: cold start, time to first message, CPU per warm event, memory, connections opened and
+//! arm64 package size of the six release-built functions, printed as a markdown table.
 //!
 //! `cargo run --release -p tests --bin bench-functions -- [--events N] [--cold-starts N] [--no-package]
 //! [--bin-dir DIR]`
@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use shared::Category;
 use shared::category::{Disposition, disposition};
 use shared::config::Provider;
 use shared::event::RackEvent;
 use tests::connections::ConnectionCounter;
-use tests::local::{Chat, Sample, function_name, load_samples, workspace_root};
+use tests::local::{Chat, Sample, command_line, function_name, load_samples, workspace_root};
 use tests::procfs::{Usage, clock_tick, machine};
 use tests::{FunctionProcess, Invocation, RuntimeApi};
 
@@ -25,13 +26,17 @@ usage: cargo run --release -p tests --bin bench-functions -- [--events N] [--col
 Builds the six notify-* functions in release mode and runs each under a local Lambda Runtime API against a
 local Slack stand-in (token from NOTIFICATIONS_TOKEN, no rate limit). Prints a markdown table: cold start
 to the first GET /next and to the first message at the stand-in (medians over --cold-starts, default 5),
-CPU per warm event over --events warm invocations (default 200), peak RSS, TCP connections opened to the
-chat API, and the arm64 bootstrap.zip size from `cargo lambda build` (skipped with --no-package).
---bin-dir measures the notify-* binaries found in DIR instead, e.g. those of another build to compare.";
+CPU per warm event over --events warm invocations (default 1000, at least 100), the part of it that is the
+handler's (the process's CPU less that of floor-function, the same wiring answering at once), peak RSS
+after 100 events and its growth over the rest, TCP connections opened to the chat API, and the arm64
+bootstrap.zip size from `cargo lambda build` (skipped with --no-package). --bin-dir measures the notify-*
+binaries found in DIR instead, e.g. those of another build to compare.";
 
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Warm invocations before CPU is counted, so one-time work of the second event does not count as warm.
 const WARM_UP_EVENTS: usize = 5;
+/// The memory target is the peak over this many events.
+const RSS_EVENTS: usize = 100;
 
 /// The targets the table is checked against.
 const READY_MAX_MS: f64 = 10.0;
@@ -49,7 +54,7 @@ struct Options {
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
-        events: 200,
+        events: 1000,
         cold_starts: 5,
         package: true,
         bin_dir: None,
@@ -64,7 +69,7 @@ fn parse_args() -> Result<Options, String> {
         };
         match arg.as_str() {
             "-h" | "--help" => return Err(String::new()),
-            "--events" => options.events = count("--events")?,
+            "--events" => options.events = count("--events")?.max(RSS_EVENTS),
             "--cold-starts" => options.cold_starts = count("--cold-starts")?,
             "--no-package" => options.package = false,
             "--bin-dir" => {
@@ -77,16 +82,9 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args() {
+    let options = match command_line("bench-functions", USAGE, parse_args()) {
         Ok(options) => options,
-        Err(problem) if problem.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(problem) => {
-            eprintln!("bench-functions: {problem}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     let samples = match load_samples(&[]) {
         Ok(samples) => samples,
@@ -108,7 +106,7 @@ fn main() -> ExitCode {
             Some(dir) => dir.join(&name),
             None => {
                 eprintln!("bench-functions: building {name} (release)");
-                match release_binary(&name) {
+                match release_binary(&name, &name) {
                     Ok(binary) => binary,
                     Err(problem) => {
                         eprintln!("bench-functions: {problem}");
@@ -123,6 +121,14 @@ fn main() -> ExitCode {
         };
         functions.push((name, binary, sample));
     }
+    eprintln!("bench-functions: building floor-function (release)");
+    let floor = match release_binary("tests", "floor-function") {
+        Ok(binary) => binary,
+        Err(problem) => {
+            eprintln!("bench-functions: {problem}");
+            return ExitCode::FAILURE;
+        }
+    };
     let names: Vec<&str> = functions.iter().map(|(name, ..)| name.as_str()).collect();
     let packages = if options.bin_dir.is_some() {
         // cargo lambda packages the workspace's code, which need not be what DIR holds.
@@ -135,6 +141,8 @@ fn main() -> ExitCode {
     };
 
     let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
+    eprintln!("bench-functions: measuring the lambda_runtime floor");
+    let floor = runtime.block_on(measure_floor(&floor, &functions[0].2.event, &options));
     let mut rows = Vec::new();
     for (name, binary, sample) in &functions {
         eprintln!("bench-functions: measuring {name} with {}", sample.file);
@@ -142,9 +150,9 @@ fn main() -> ExitCode {
         rows.push((name.as_str(), row));
     }
 
-    let (table, misses) = report(&rows, &packages, &options);
+    let (table, misses) = report(&rows, &floor, &packages, &options);
     println!("{table}");
-    if rows.iter().any(|(_, row)| row.is_err()) {
+    if floor.is_err() || rows.iter().any(|(_, row)| row.is_err()) {
         return ExitCode::FAILURE;
     }
     if !misses.is_empty() {
@@ -153,16 +161,19 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Builds `name` with the release profile the deployed functions use, whatever profile this tool has.
-fn release_binary(name: &str) -> Result<PathBuf, String> {
+/// Builds `bin` of `package` with the release profile the deployed functions use, whatever profile this
+/// tool has.
+fn release_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
     escargot::CargoBuild::new()
         .manifest_path(workspace_root().join("Cargo.toml"))
-        .package(name)
-        .bin(name)
+        .package(package)
+        .bin(bin)
         .release()
         .run()
         .map(|built| built.path().to_path_buf())
-        .map_err(|e| format!("building {name} failed ({e}); run `cargo build --release -p {name}`"))
+        .map_err(|e| {
+            format!("building {bin} failed ({e}); run `cargo build --release -p {package}`")
+        })
 }
 
 /// The first sample of `category` that is posted rather than skipped.
@@ -180,11 +191,34 @@ struct Row {
     /// The process's CPU time when its first message arrived: unlike the wall-clock times, it hardly
     /// changes when other work competes for the CPUs.
     cold_cpu: Vec<Duration>,
-    warm_events: usize,
-    warm_ticks: u64,
-    warm_cpu_ns: u64,
-    peak_rss_kib: u64,
+    warm: Warm,
     connections: usize,
+}
+
+/// CPU and memory of a started process over `events` invocations.
+struct Warm {
+    events: usize,
+    cpu_ticks: u64,
+    cpu_ns: u64,
+    /// `VmHWM` once the process has handled `RSS_EVENTS` events, and at the end.
+    rss_kib: u64,
+    end_rss_kib: u64,
+}
+
+impl Warm {
+    fn tick_us(&self, tick: Duration) -> f64 {
+        self.cpu_ticks as f64 * tick.as_secs_f64() * 1e6 / self.events as f64
+    }
+
+    fn sched_us(&self) -> f64 {
+        self.cpu_ns as f64 / 1e3 / self.events as f64
+    }
+
+    /// Memory kept per 1000 events beyond the first `RSS_EVENTS`.
+    fn growth_kib(&self) -> f64 {
+        let later = self.events + WARM_UP_EVENTS + 1 - RSS_EVENTS;
+        self.end_rss_kib.saturating_sub(self.rss_kib) as f64 * 1000.0 / later as f64
+    }
 }
 
 async fn measure(
@@ -202,8 +236,7 @@ async fn measure(
         let spawned = Instant::now();
         let process = FunctionProcess::spawn(binary, &api, chat.settings(&chat.api_url()));
         let posted = first_message_at(&api, &chat, sample).await?;
-        let pid = process.id();
-        let usage = Usage::of(pid).map_err(|e| format!("/proc/{pid}: {e}"))?;
+        let usage = usage(process.id())?;
         let polled = api.first_polled_at().ok_or("no GET /next recorded")?;
         ready.push(polled - spawned);
         first_message.push(posted - spawned);
@@ -215,25 +248,55 @@ async fn measure(
     let api = RuntimeApi::start_for(name).await;
     let process = FunctionProcess::spawn(binary, &api, chat.settings(counter.url()));
     first_message_at(&api, &chat, sample).await?;
-    for _ in 0..WARM_UP_EVENTS {
-        delivered(api.invoke(sample.event.clone(), INVOKE_TIMEOUT).await)?;
-    }
-    let pid = process.id();
-    let before = Usage::of(pid).map_err(|e| format!("/proc/{pid}: {e}"))?;
-    for _ in 0..options.events {
-        delivered(api.invoke(sample.event.clone(), INVOKE_TIMEOUT).await)?;
-    }
-    let after = Usage::of(pid).map_err(|e| format!("/proc/{pid}: {e}"))?;
+    let warm = warm(&api, process.id(), &sample.event, options, delivered).await?;
     Ok(Row {
         ready,
         first_message,
         cold_cpu,
-        warm_events: options.events,
-        warm_ticks: after.cpu_ticks - before.cpu_ticks,
-        warm_cpu_ns: after.cpu_ns.saturating_sub(before.cpu_ns),
-        peak_rss_kib: after.peak_rss_kib,
+        warm,
         connections: counter.accepted(),
     })
+}
+
+/// `floor-function` under the same Runtime API stand-in, given the same event.
+async fn measure_floor(binary: &Path, event: &Value, options: &Options) -> Result<Warm, String> {
+    let api = RuntimeApi::start_for("floor-function").await;
+    let process = FunctionProcess::spawn(binary, &api, Vec::<(&str, &str)>::new());
+    answered(api.invoke(event.clone(), INVOKE_TIMEOUT).await)?;
+    warm(&api, process.id(), event, options, answered).await
+}
+
+/// Warms a process that has handled one event up, then counts its CPU over `options.events` more.
+async fn warm(
+    api: &RuntimeApi,
+    pid: u32,
+    event: &Value,
+    options: &Options,
+    check: fn(Invocation) -> Result<(), String>,
+) -> Result<Warm, String> {
+    for _ in 0..WARM_UP_EVENTS {
+        check(api.invoke(event.clone(), INVOKE_TIMEOUT).await)?;
+    }
+    let before = usage(pid)?;
+    let mut rss_kib = 0;
+    for handled in WARM_UP_EVENTS + 1..WARM_UP_EVENTS + 1 + options.events {
+        if handled == RSS_EVENTS {
+            rss_kib = usage(pid)?.peak_rss_kib;
+        }
+        check(api.invoke(event.clone(), INVOKE_TIMEOUT).await)?;
+    }
+    let after = usage(pid)?;
+    Ok(Warm {
+        events: options.events,
+        cpu_ticks: after.cpu_ticks - before.cpu_ticks,
+        cpu_ns: after.cpu_ns.saturating_sub(before.cpu_ns),
+        rss_kib,
+        end_rss_kib: after.peak_rss_kib,
+    })
+}
+
+fn usage(pid: u32) -> Result<Usage, String> {
+    Usage::of(pid).map_err(|e| format!("/proc/{pid}: {e}"))
 }
 
 /// Invokes a freshly spawned function right away; returns when the stand-in received its message.
@@ -259,6 +322,13 @@ async fn first_message_at(
 fn delivered(outcome: Invocation) -> Result<(), String> {
     match outcome {
         Invocation::Ok(report) if report.get("delivered").is_some() => Ok(()),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn answered(outcome: Invocation) -> Result<(), String> {
+    match outcome {
+        Invocation::Ok(_) => Ok(()),
         other => Err(unexpected(other)),
     }
 }
@@ -343,6 +413,7 @@ fn range_ms(values: &[Duration]) -> String {
 /// The markdown report, and the targets each function missed.
 fn report(
     rows: &[(&str, Result<Row, String>)],
+    floor: &Result<Warm, String>,
     packages: &Result<Vec<u64>, String>,
     options: &Options,
 ) -> (String, Vec<String>) {
@@ -371,21 +442,42 @@ fn report(
         "\nCold start: medians (min–max) over {} starts, spawn → first GET /next (ready) and → message \
          received by the Slack stand-in (invoked right away); cold CPU: the process's CPU time by then \
          (scheduler's ns counters, median). CPU / warm event: utime+stime over {} warm events (clock tick \
-         {} ms) and, in brackets, the scheduler's ns counters. Peak RSS: VmHWM after {} events.\n",
+         {} ms) and, in brackets, the scheduler's ns counters; handler: the latter less floor-function's \
+         (the same wiring answering at once). RSS: VmHWM after {RSS_EVENTS} events, and its growth per \
+         1000 events after that.\n",
         options.cold_starts,
         options.events,
         tick.as_millis(),
-        options.events + WARM_UP_EVENTS + 1
     );
     let _ = writeln!(
         out,
-        "| Function | Ready (ms) | First message (ms) | Cold CPU (ms) | CPU / warm event (µs) | Peak RSS (MiB) | Connections to Slack | arm64 bootstrap.zip (MiB) |"
+        "| Function | Ready (ms) | First message (ms) | Cold CPU (ms) | CPU / warm event (µs) | Handler (µs) | Peak RSS (MiB) | RSS growth (KiB / 1000 events) | Connections to Slack | arm64 bootstrap.zip (MiB) |"
     );
     let _ = writeln!(
         out,
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     let mut misses = Vec::new();
+    let floor_us = match floor {
+        Ok(floor) => {
+            let _ = writeln!(
+                out,
+                "| *lambda_runtime floor* | | | | {} | | {:.1} | {:.0} | | |",
+                cpu_cell(floor, tick),
+                floor.rss_kib as f64 / 1024.0,
+                floor.growth_kib()
+            );
+            Some(floor.sched_us())
+        }
+        Err(problem) => {
+            let _ = writeln!(
+                out,
+                "| *lambda_runtime floor* | error: {problem} | | | | | | | | |"
+            );
+            misses.push("floor-function failed".to_owned());
+            None
+        }
+    };
     for (index, (name, row)) in rows.iter().enumerate() {
         let zip = match packages {
             Ok(sizes) => {
@@ -400,17 +492,15 @@ fn report(
         let row = match row {
             Ok(row) => row,
             Err(problem) => {
-                let _ = writeln!(out, "| {name} | error: {problem} | | | | | | {zip} |");
+                let _ = writeln!(out, "| {name} | error: {problem} | | | | | | | | {zip} |");
                 misses.push(format!("{name} failed"));
                 continue;
             }
         };
         let ready = median_ms(&row.ready);
         let first = median_ms(&row.first_message);
-        let ticks_ms = row.warm_ticks as f64 * tick.as_secs_f64() * 1e3;
-        let cpu_us = ticks_ms * 1e3 / row.warm_events as f64;
-        let sched_us = row.warm_cpu_ns as f64 / 1e3 / row.warm_events as f64;
-        let rss = row.peak_rss_kib as f64 / 1024.0;
+        let handler = floor_us.map(|floor| row.warm.sched_us() - floor);
+        let rss = row.warm.rss_kib as f64 / 1024.0;
         for (missed, what) in [
             (ready > READY_MAX_MS, format!("ready {ready:.1} ms")),
             (
@@ -418,8 +508,8 @@ fn report(
                 format!("first message {first:.1} ms"),
             ),
             (
-                cpu_us.max(sched_us) > CPU_MAX_US,
-                format!("CPU {cpu_us:.0} µs/event"),
+                handler.is_some_and(|us| us > CPU_MAX_US),
+                format!("handler CPU {:.0} µs/event", handler.unwrap_or_default()),
             ),
             (rss > RSS_MAX_MIB, format!("peak RSS {rss:.1} MiB")),
             (
@@ -433,17 +523,19 @@ fn report(
         }
         let _ = writeln!(
             out,
-            "| {name} | {ready:.1} ({}) | {first:.1} ({}) | {:.1} | {cpu_us:.0} = {ticks_ms:.0} ms / {} [{sched_us:.0}] | {rss:.1} | {} | {zip} |",
+            "| {name} | {ready:.1} ({}) | {first:.1} ({}) | {:.1} | {} | {} | {rss:.1} | {:.0} | {} | {zip} |",
             range_ms(&row.ready),
             range_ms(&row.first_message),
             median_ms(&row.cold_cpu),
-            row.warm_events,
+            cpu_cell(&row.warm, tick),
+            handler.map_or_else(|| "–".to_owned(), |us| format!("{us:.0}")),
+            row.warm.growth_kib(),
             row.connections,
         );
     }
     let _ = writeln!(
         out,
-        "| *target* | ≤ {READY_MAX_MS} | ≤ {FIRST_MESSAGE_MAX_MS} | | ≤ {CPU_MAX_US} | ≤ {RSS_MAX_MIB} | 1 | ≤ {ZIP_MAX_MIB} |"
+        "| *target* | ≤ {READY_MAX_MS} | ≤ {FIRST_MESSAGE_MAX_MS} | | | ≤ {CPU_MAX_US} | ≤ {RSS_MAX_MIB} | | 1 | ≤ {ZIP_MAX_MIB} |"
     );
     let _ = writeln!(
         out,
@@ -455,4 +547,8 @@ fn report(
         }
     );
     (out, misses)
+}
+
+fn cpu_cell(warm: &Warm, tick: Duration) -> String {
+    format!("{:.0} [{:.0}]", warm.tick_us(tick), warm.sched_us())
 }

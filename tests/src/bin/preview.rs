@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 use shared::Category;
 use shared::config::Provider;
-use tests::local::{Chat, Message, Sample, function_name, load_samples};
+use tests::local::{Chat, Message, Sample, command_line, function_name, load_samples};
 use tests::{FunctionProcess, Invocation, RuntimeApi, function_binary};
 
 const USAGE: &str = "\
@@ -69,16 +69,9 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args() {
+    let options = match command_line("preview", USAGE, parse_args()) {
         Ok(options) => options,
-        Err(problem) if problem.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(problem) => {
-            eprintln!("preview: {problem}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     let samples = match load_samples(&options.files) {
         Ok(samples) => samples,
