@@ -257,8 +257,16 @@ async fn measure(
     first_message_at(&api, &chat, sample).await?;
     let warm = warm(&api, process.id(), &sample.event, options, delivered).await?;
 
-    let floor_api = RuntimeApi::start_for("floor-function").await;
-    let floor_process = FunctionProcess::spawn(floor, &floor_api, Vec::<(&str, &str)>::new());
+    let (floor_api, floor_process) = start_floor(floor, &sample.event).await?;
+    // Warmed like the function, so the first round does not count the floor's one-time work.
+    cpu_ns_over(
+        &floor_api,
+        floor_process.id(),
+        &sample.event,
+        WARM_UP_EVENTS,
+        answered,
+    )
+    .await?;
     let per_round = (options.events / ROUNDS).max(1);
     let mut shares = Vec::new();
     for _ in 0..ROUNDS {
@@ -302,10 +310,19 @@ async fn cpu_ns_over(
 
 /// `floor-function` under the same Runtime API stand-in, given the same event.
 async fn measure_floor(binary: &Path, event: &Value, options: &Options) -> Result<Warm, String> {
+    let (api, process) = start_floor(binary, event).await?;
+    warm(&api, process.id(), event, options, answered).await
+}
+
+/// `floor-function` started under its own Runtime API stand-in, once it has answered its first event.
+async fn start_floor(
+    binary: &Path,
+    event: &Value,
+) -> Result<(RuntimeApi, FunctionProcess), String> {
     let api = RuntimeApi::start_for("floor-function").await;
     let process = FunctionProcess::spawn(binary, &api, Vec::<(&str, &str)>::new());
     answered(api.invoke(event.clone(), INVOKE_TIMEOUT).await)?;
-    warm(&api, process.id(), event, options, answered).await
+    Ok((api, process))
 }
 
 /// Warms a process that has handled one event up, then counts its CPU over `options.events` more.
