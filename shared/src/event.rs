@@ -83,13 +83,13 @@ impl RackEvent {
         }
         let envelope: EventBridgeEvent<Value> = serde_json::from_value(payload)
             .map_err(|e| fail(format!("not an EventBridge event: {e}")))?;
-        let detail = match &envelope.detail {
+        let mut detail = match envelope.detail {
             Value::Object(detail) => detail,
             Value::Null => return Err(fail("has no `detail`".into())),
             other => {
                 return Err(fail(format!(
                     "`detail` is {}, expected an object",
-                    kind_of(other)
+                    kind_of(&other)
                 )));
             }
         };
@@ -114,23 +114,23 @@ impl RackEvent {
                 )));
             }
         };
-        let data = match detail.get("data") {
+        let data = match detail.remove("data") {
             None | Some(Value::Null) => BTreeMap::new(),
             Some(Value::Object(map)) => map
-                .iter()
+                .into_iter()
                 .filter(|(_, value)| !value.is_null())
                 .map(|(key, value)| match value {
-                    Value::String(text) => Ok((key.clone(), text.clone())),
+                    Value::String(text) => Ok((key, text)),
                     other => Err(fail(format!(
                         "`detail.data.{key}` is {}; rack data values are strings",
-                        kind_of(other)
+                        kind_of(&other)
                     ))),
                 })
                 .collect::<Result<_, _>>()?,
             Some(other) => {
                 return Err(fail(format!(
                     "`detail.data` is {}, expected an object",
-                    kind_of(other)
+                    kind_of(&other)
                 )));
             }
         };

@@ -11,6 +11,10 @@ pub fn escape_within(
     max: usize,
     escape: impl Fn(char) -> Option<&'static str>,
 ) -> String {
+    // Most text is short and has nothing to escape: a byte count within `max` bounds the characters.
+    if raw.len() <= max && raw.chars().all(|c| escape(c).is_none()) {
+        return raw.to_owned();
+    }
     let mut out = String::with_capacity(raw.len().min(max * 4));
     let mut used = 0;
     let mut pieces = raw

@@ -5,7 +5,6 @@ use reqwest::{Client, RequestBuilder, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use tokio::time::Instant;
 
 use super::pace::Pacer;
@@ -27,6 +26,13 @@ pub struct SlackMessenger {
     lookup_by_email: Url,
     /// Slack limits posts per channel, so `chat.postMessage` is paced per channel once limited.
     pacer: Pacer,
+}
+
+/// What every Web API answer says of itself.
+#[derive(Deserialize)]
+struct Status {
+    ok: bool,
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,22 +116,26 @@ impl SlackMessenger {
                     status: status.as_u16(),
                 });
             }
-            // The Web API answers HTTP 200 even for errors: `ok` decides.
-            let answer: Value = response
-                .json()
+            let body = response
+                .bytes()
                 .await
                 .map_err(DeliveryError::transport(PROVIDER))?;
-            if answer.get("ok") != Some(&Value::Bool(true)) {
-                let code = answer
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown_error");
-                return Err(api_error(code.to_owned()));
+            // The Web API answers HTTP 200 even for errors: `ok` decides. The answer echoes the whole
+            // message back; typed reads skip it instead of building it as a JSON tree.
+            let status: Status = serde_json::from_slice(&body).map_err(|e| DeliveryError::Api {
+                provider: PROVIDER,
+                code: format!("unreadable_answer: {e}"),
+                refusal: Refusal::Transient,
+            })?;
+            if !status.ok {
+                return Err(api_error(
+                    status.error.unwrap_or_else(|| "unknown_error".to_owned()),
+                ));
             }
             if let Some(channel) = lane {
                 self.pacer.posted(channel);
             }
-            serde_json::from_value(answer).map_err(|e| api_error(format!("unexpected_answer: {e}")))
+            serde_json::from_slice(&body).map_err(|e| api_error(format!("unexpected_answer: {e}")))
         })
         .await
     }
