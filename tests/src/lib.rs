@@ -1,5 +1,6 @@
 //! Local stand-ins for everything a rack-notifications function talks to, shared by the tests and tools.
 
+pub mod callgrind;
 mod capture;
 pub mod connections;
 pub mod discord;

@@ -2,7 +2,7 @@
 //! arm64 package size of the six release-built functions, printed as a markdown table.
 //!
 //! `cargo run --release -p tests --bin bench-functions -- [--events N] [--cold-starts N] [--no-package]
-//! [--bin-dir DIR]`
+//! [--bin-dir DIR] [--instructions]`
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use shared::Category;
 use shared::category::{Disposition, disposition};
 use shared::config::Provider;
 use shared::event::RackEvent;
+use tests::callgrind::{self, instructions_per_event};
 use tests::connections::ConnectionCounter;
 use tests::local::{Chat, Sample, command_line, function_name, load_samples, workspace_root};
 use tests::procfs::{Usage, clock_tick, machine};
@@ -21,7 +22,7 @@ use tests::{FunctionProcess, Invocation, RuntimeApi};
 
 const USAGE: &str = "\
 usage: cargo run --release -p tests --bin bench-functions -- [--events N] [--cold-starts N] [--no-package]
-                                                              [--bin-dir DIR]
+                                                              [--bin-dir DIR] [--instructions]
 
 Builds the six notify-* functions in release mode and runs each under a local Lambda Runtime API against a
 local Slack stand-in (token from NOTIFICATIONS_TOKEN, no rate limit). Prints a markdown table: cold start
@@ -31,7 +32,10 @@ handler's (the process's CPU less that of floor-function, the same wiring answer
 alternating rounds so that both see the same machine; the median of the rounds), peak RSS
 after 100 events and its growth over the rest, TCP connections opened to the chat API, and the arm64
 bootstrap.zip size from `cargo lambda build` (skipped with --no-package). --bin-dir measures the notify-*
-binaries found in DIR instead, e.g. those of another build to compare.";
+binaries found in DIR instead, e.g. those of another build to compare. --instructions adds a second table:
+the user-space instructions per warm event of each function and of floor-function, counted by valgrind's
+callgrind over --events events after 100: the same on every run, so it compares changes too small for the
+CPU times to show.";
 
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Warm invocations before CPU is counted, so one-time work of the second event does not count as warm.
@@ -54,6 +58,7 @@ struct Options {
     cold_starts: usize,
     package: bool,
     bin_dir: Option<PathBuf>,
+    instructions: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -62,6 +67,7 @@ fn parse_args() -> Result<Options, String> {
         cold_starts: 5,
         package: true,
         bin_dir: None,
+        instructions: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -76,6 +82,7 @@ fn parse_args() -> Result<Options, String> {
             "--events" => options.events = count("--events")?.max(RSS_EVENTS),
             "--cold-starts" => options.cold_starts = count("--cold-starts")?,
             "--no-package" => options.package = false,
+            "--instructions" => options.instructions = true,
             "--bin-dir" => {
                 options.bin_dir = Some(args.next().ok_or("--bin-dir needs a directory")?.into());
             }
@@ -156,6 +163,16 @@ fn main() -> ExitCode {
 
     let (table, misses) = report(&rows, &floor_row, &packages, &options);
     println!("{table}");
+    if options.instructions {
+        eprintln!("bench-functions: counting instructions under callgrind");
+        match runtime.block_on(instruction_table(&functions, &floor, &options)) {
+            Ok(table) => println!("{table}"),
+            Err(problem) => {
+                eprintln!("bench-functions: instructions: {problem}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if floor_row.is_err() || rows.iter().any(|(_, row)| row.is_err()) {
         return ExitCode::FAILURE;
     }
@@ -609,4 +626,43 @@ fn report(
 
 fn cpu_cell(warm: &Warm, tick: Duration) -> String {
     format!("{:.0} [{:.0}]", warm.tick_us(tick), warm.sched_us())
+}
+
+/// Instructions per warm event of floor-function and each function, as a markdown table.
+async fn instruction_table(
+    functions: &[(String, PathBuf, &Sample)],
+    floor: &Path,
+    options: &Options,
+) -> Result<String, String> {
+    if !callgrind::available() {
+        return Err("valgrind not found on PATH".into());
+    }
+    let counted = (RSS_EVENTS, options.events);
+    let api = RuntimeApi::start_for("floor-function").await;
+    let floor_count = instructions_per_event(
+        floor,
+        &api,
+        Vec::<(&str, &str)>::new(),
+        &functions[0].2.event,
+        counted,
+        answered,
+    )
+    .await
+    .map_err(|e| format!("floor-function: {e}"))?;
+    let mut out = format!(
+        "User-space instructions per warm event (callgrind, {} events after {RSS_EVENTS}); handler: less \
+         floor-function's.\n\n| Function | Instructions / warm event | Handler |\n| --- | ---: | ---: |\n\
+         | *lambda_runtime floor* | {floor_count:.0} | |\n",
+        options.events
+    );
+    let chat = Chat::start(Provider::Slack).await;
+    for (name, binary, sample) in functions {
+        let api = RuntimeApi::start_for(name).await;
+        let env = chat.settings(&chat.api_url());
+        let count = instructions_per_event(binary, &api, env, &sample.event, counted, delivered)
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
+        let _ = writeln!(out, "| {name} | {count:.0} | {:.0} |", count - floor_count);
+    }
+    Ok(out)
 }

@@ -28,9 +28,31 @@ impl FunctionProcess {
         K: AsRef<OsStr>,
         V: AsRef<OsStr>,
     {
+        Self::spawn_under(&[], binary, api, env)
+    }
+
+    /// Like `spawn`, with `binary` run by the command `wrapper` (a profiler, say) when it is not empty.
+    pub fn spawn_under<I, K, V>(
+        wrapper: &[&str],
+        binary: impl AsRef<Path>,
+        api: &RuntimeApi,
+        env: I,
+    ) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
         let binary = binary.as_ref();
         let name = api.function_name();
-        let mut command = Command::new(binary);
+        let mut command = match wrapper {
+            [] => Command::new(binary),
+            [program, args @ ..] => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+        };
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
