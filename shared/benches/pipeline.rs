@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use shared::config::{Config, Provider};
 use shared::event::RackEvent;
 use shared::notification::Notification;
@@ -57,9 +57,9 @@ fn samples() -> Vec<(String, Vec<u8>)> {
 
 /// What one invocation computes before it posts: the request body, ready to send.
 fn pipeline(config: &Config, raw: &[u8]) -> Vec<u8> {
-    // lambda_runtime hands the function a `Value` deserialized from the invocation's bytes.
-    let payload: Value = serde_json::from_slice(raw).expect("a JSON event");
-    let event = RackEvent::from_eventbridge(payload).expect("a rack event");
+    // lambda_runtime hands the function the invocation's JSON text, checked but not parsed.
+    let payload: Box<RawValue> = serde_json::from_slice(raw).expect("a JSON event");
+    let event = RackEvent::from_json(payload.get()).expect("a rack event");
     let route = config.routes.route(event.app(), event.rack(), None);
     let note = Notification::from_event(&event);
     match config.provider {

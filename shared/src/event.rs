@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The id of an event whose envelope has none; such events are never deduplicated.
@@ -63,7 +64,46 @@ pub struct EventError {
     pub problem: String,
 }
 
+/// The rack's payload as a well-formed event has it: read straight from the text, without a JSON tree.
+#[derive(Deserialize, Serialize)]
+struct Detail {
+    action: String,
+    status: Option<String>,
+    data: Option<BTreeMap<String, Option<String>>>,
+    timestamp: Option<String>,
+}
+
 impl RackEvent {
+    /// Reads an invocation's payload, the EventBridge event as JSON text. A well-formed event is read in
+    /// one typed pass; anything else is read again as a JSON tree by [`Self::from_eventbridge`], which
+    /// accepts the same events and says what is wrong with the others.
+    pub fn from_json(raw: &str) -> Result<Self, EventError> {
+        let typed = serde_json::from_str::<EventBridgeEvent<Detail>>(raw)
+            .ok()
+            .filter(|envelope| !envelope.detail.action.trim().is_empty());
+        let Some(envelope) = typed else {
+            let payload = serde_json::from_str(raw).map_err(|e| EventError {
+                event_id: NO_ID.to_owned(),
+                problem: format!("not JSON: {e}"),
+            })?;
+            return Self::from_eventbridge(payload);
+        };
+        let detail = envelope.detail;
+        let data = detail
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(key, value)| Some((key, value?)))
+            .collect();
+        Ok(Self {
+            id: envelope.id.unwrap_or_else(|| NO_ID.to_owned()),
+            action: detail.action.trim().to_owned(),
+            status: Status::parse(detail.status.as_deref()),
+            data,
+            timestamp: parse_timestamp(detail.timestamp.as_deref()).or(envelope.time),
+        })
+    }
+
     /// Reads an EventBridge event whose `detail` is the rack's payload `{action, status, data, timestamp}`.
     pub fn from_eventbridge(payload: Value) -> Result<Self, EventError> {
         let event_id = payload
@@ -134,12 +174,8 @@ impl RackEvent {
                 )));
             }
         };
-        let timestamp = detail
-            .get("timestamp")
-            .and_then(Value::as_str)
-            .and_then(|ts| DateTime::parse_from_rfc3339(ts).ok())
-            .map(|ts| ts.with_timezone(&Utc))
-            .or(envelope.time);
+        let timestamp =
+            parse_timestamp(detail.get("timestamp").and_then(Value::as_str)).or(envelope.time);
         Ok(Self {
             id: event_id,
             action,
@@ -173,6 +209,12 @@ impl RackEvent {
     }
 }
 
+/// The rack's RFC 3339 `timestamp`; one that does not parse is as good as none.
+fn parse_timestamp(raw: Option<&str>) -> Option<DateTime<Utc>> {
+    raw.and_then(|ts| DateTime::parse_from_rfc3339(ts).ok())
+        .map(|ts| ts.with_timezone(&Utc))
+}
+
 fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -195,9 +237,30 @@ mod tests {
                "resources": [], "detail": detail})
     }
 
+    /// Reads `payload` from its text, as the functions do, after checking that the tree gives the same.
+    fn parse(payload: Value) -> Result<RackEvent, EventError> {
+        let from_text = RackEvent::from_json(&payload.to_string());
+        let from_tree = RackEvent::from_eventbridge(payload);
+        assert_eq!(
+            format!("{from_text:?}"),
+            format!("{from_tree:?}"),
+            "text and tree disagree"
+        );
+        from_text
+    }
+
+    #[test]
+    fn text_that_is_not_json_says_so() {
+        let error = RackEvent::from_json("{\"id\": \"ev-3\",").unwrap_err();
+        assert!(
+            error.to_string().starts_with("event (no id): not JSON: "),
+            "{error}"
+        );
+    }
+
     #[test]
     fn reads_a_promote() {
-        let event = RackEvent::from_eventbridge(envelope(json!({
+        let event = parse(envelope(json!({
             "action": "release:promote", "status": "error", "timestamp": "2026-11-22T18:43:48Z",
             "data": {"rack": "production", "app": "web", "id": "R1", "message": "rollback"}
         })))
@@ -210,7 +273,7 @@ mod tests {
 
     #[test]
     fn app_events_name_the_app_in_name() {
-        let event = RackEvent::from_eventbridge(envelope(json!({
+        let event = parse(envelope(json!({
             "action": "app:create", "data": {"rack": "staging", "name": "billing"}
         })))
         .unwrap();
@@ -224,7 +287,7 @@ mod tests {
 
     #[test]
     fn resource_name_is_not_an_app() {
-        let event = RackEvent::from_eventbridge(envelope(json!({
+        let event = parse(envelope(json!({
             "action": "resource:create", "data": {"rack": "staging", "name": "db"}
         })))
         .unwrap();
@@ -253,15 +316,14 @@ mod tests {
             ),
         ];
         for (payload, expected) in cases {
-            let error = RackEvent::from_eventbridge(payload).unwrap_err();
+            let error = parse(payload).unwrap_err();
             assert_eq!(error.to_string(), expected);
         }
     }
 
     #[test]
     fn a_missing_envelope_field_is_named() {
-        let error = RackEvent::from_eventbridge(json!({"id": "ev-2", "detail": {"action": "a"}}))
-            .unwrap_err();
+        let error = parse(json!({"id": "ev-2", "detail": {"action": "a"}})).unwrap_err();
         assert!(
             error
                 .to_string()

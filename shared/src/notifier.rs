@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use secrecy::SecretString;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use crate::aws::Aws;
@@ -145,18 +145,21 @@ impl<M: Messenger> Notifier<M> {
         }
     }
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Report, NotifyError> {
+    /// The payload stays JSON text until the event is read: a tree of it would cost more than the rest of
+    /// the reading.
+    pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Report, NotifyError> {
         // Lambda gives a wall-clock deadline; the retries measure time on the monotonic clock.
         let left = event
             .context
             .deadline()
             .duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO);
-        self.notify(event.payload, Instant::now() + left).await
+        self.notify(event.payload.get(), Instant::now() + left)
+            .await
     }
 
-    pub async fn notify(&self, payload: Value, deadline: Instant) -> Result<Report, NotifyError> {
-        let event = RackEvent::from_eventbridge(payload)?;
+    pub async fn notify(&self, payload: &str, deadline: Instant) -> Result<Report, NotifyError> {
+        let event = RackEvent::from_json(payload)?;
         let mut report = Report {
             event_id: event.id.clone(),
             action: event.action.clone(),
@@ -349,7 +352,7 @@ fn delivery_error(
 mod tests {
     use std::time::Duration;
 
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::deliver::recording::RecordingMessenger;
@@ -369,10 +372,10 @@ mod tests {
         .unwrap()
     }
 
-    fn event(action: &str, status: &str, data: Value) -> Value {
+    fn event(action: &str, status: &str, data: Value) -> String {
         json!({"version": "0", "id": "ev-1", "source": "convox.rack", "detail-type": action,
                "account": "1", "time": "2026-11-22T18:43:48Z", "region": "us-east-1", "resources": [],
-               "detail": {"action": action, "status": status, "data": data, "timestamp": "2026-11-22T18:43:48Z"}})
+               "detail": {"action": action, "status": status, "data": data, "timestamp": "2026-11-22T18:43:48Z"}}).to_string()
     }
 
     fn notifier(refuse: Vec<(Destination, Refusal)>) -> Notifier<RecordingMessenger> {
@@ -392,7 +395,7 @@ mod tests {
         let notifier = notifier(vec![]);
         let data = json!({"rack": "production", "app": "web", "id": "R1"});
         let report = notifier
-            .notify(event("release:promote", "success", data), soon())
+            .notify(&event("release:promote", "success", data), soon())
             .await
             .unwrap();
         let delivered = report.delivered.unwrap();
@@ -413,7 +416,7 @@ mod tests {
             ("app:scale-override:toggled", "success"),
         ] {
             let report = notifier
-                .notify(event(action, status, json!({"rack": "staging"})), soon())
+                .notify(&event(action, status, json!({"rack": "staging"})), soon())
                 .await
                 .unwrap();
             assert!(report.skipped.is_some(), "{action}");
@@ -429,7 +432,7 @@ mod tests {
         )]);
         let data = json!({"rack": "production", "app": "web"});
         let report = notifier
-            .notify(event("release:finish", "success", data), soon())
+            .notify(&event("release:finish", "success", data), soon())
             .await
             .unwrap();
         let delivered = report.delivered.unwrap();
@@ -454,7 +457,7 @@ mod tests {
         )]);
         let data = json!({"rack": "production", "app": "api"});
         let error = notifier
-            .notify(event("release:create", "success", data), soon())
+            .notify(&event("release:create", "success", data), soon())
             .await
             .unwrap_err();
         assert_eq!(
@@ -467,7 +470,7 @@ mod tests {
     #[tokio::test]
     async fn a_malformed_event_names_itself_and_the_next_one_still_works() {
         let notifier = notifier(vec![]);
-        let bad = json!({"id": "ev-bad", "source": "convox.rack", "detail-type": "x", "detail": {"data": {}}});
+        let bad = r#"{"id": "ev-bad", "source": "convox.rack", "detail-type": "x", "detail": {"data": {}}}"#;
         let error = notifier.notify(bad, soon()).await.unwrap_err();
         assert_eq!(error.to_string(), "event ev-bad: has no `detail.action`");
         let good = event(
@@ -477,7 +480,7 @@ mod tests {
         );
         assert!(
             notifier
-                .notify(good, soon())
+                .notify(&good, soon())
                 .await
                 .unwrap()
                 .delivered

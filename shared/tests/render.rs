@@ -210,6 +210,65 @@ fn payload() -> impl Strategy<Value = Value> {
     })
 }
 
+/// `payload` read from its text, and from the tree of that text: the two readings, as debug text.
+fn text_and_tree(payload: &Value) -> (String, String) {
+    let text = payload.to_string();
+    let tree = serde_json::from_str(&text).expect("JSON text of a JSON value");
+    (
+        format!("{:?}", RackEvent::from_json(&text)),
+        format!("{:?}", RackEvent::from_eventbridge(tree)),
+    )
+}
+
+/// Events with each field well-formed, of another type, or missing: where reading from the text and from
+/// the tree could part.
+fn near_events() -> impl Strategy<Value = Value> {
+    let odd = || {
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            Just(Some(json!(3))),
+            Just(Some(json!(" "))),
+            Just(Some(json!("2026-11-22T18:43:48Z"))),
+            text().prop_map(|t| Some(Value::from(t))),
+        ]
+    };
+    let value = prop_oneof![
+        Just(Value::Null),
+        Just(json!(1)),
+        text().prop_map(Value::from)
+    ];
+    let data = prop_oneof![
+        Just(None),
+        Just(Some(json!([]))),
+        proptest::collection::btree_map(text(), value, 0..4)
+            .prop_map(|m| Some(Value::Object(m.into_iter().collect()))),
+    ];
+    (odd(), odd(), odd(), odd(), odd(), data).prop_map(
+        |(id, time, action, status, timestamp, data)| {
+            let mut detail = serde_json::Map::new();
+            let fields = [
+                ("action", action),
+                ("status", status),
+                ("timestamp", timestamp),
+                ("data", data),
+            ];
+            for (key, value) in fields {
+                if let Some(value) = value {
+                    detail.insert(key.to_owned(), value);
+                }
+            }
+            let mut event = json!({"source": "convox.rack", "detail-type": "x", "detail": detail});
+            for (key, value) in [("id", id), ("time", time)] {
+                if let Some(value) = value {
+                    event[key] = value;
+                }
+            }
+            event
+        },
+    )
+}
+
 /// JSON of any shape: parsing must answer, with an event or an error, and never panic.
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -240,13 +299,22 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn parsing_never_panics(payload in any_json()) {
-        let _ = RackEvent::from_eventbridge(payload);
+    fn parsing_never_panics_and_text_and_tree_agree(payload in any_json()) {
+        let (from_text, from_tree) = text_and_tree(&payload);
+        prop_assert_eq!(from_text, from_tree);
+    }
+
+    #[test]
+    fn text_and_tree_agree_on_near_events(payload in near_events()) {
+        let (from_text, from_tree) = text_and_tree(&payload);
+        prop_assert_eq!(from_text, from_tree);
     }
 
     #[test]
     fn every_rendering_keeps_every_limit(payload in payload()) {
-        let event = RackEvent::from_eventbridge(payload);
+        let (from_text, from_tree) = text_and_tree(&payload);
+        prop_assert_eq!(from_text, from_tree);
+        let event = RackEvent::from_json(&payload.to_string());
         prop_assert!(event.is_ok(), "a well-formed event parses: {:?}", event.err());
         let note = Notification::from_event(&event.unwrap());
         check_slack(&note);

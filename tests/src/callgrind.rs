@@ -22,8 +22,10 @@ pub fn available() -> bool {
 }
 
 /// Runs `binary` under callgrind against `api`, gives it `warm_up` events, then counts the user-space
-/// instructions of the next `events` and returns their mean. Each answer must pass `check`.
+/// instructions of the next `events` and returns their mean. Each answer must pass `check`. The count's
+/// dump is left in `dir` (emptied first), for `callgrind_annotate` to say where the instructions went.
 pub async fn instructions_per_event<I, K, V>(
+    dir: &Path,
     binary: &Path,
     api: &RuntimeApi,
     env: I,
@@ -36,13 +38,8 @@ where
     K: AsRef<OsStr>,
     V: AsRef<OsStr>,
 {
-    let dir = std::env::temp_dir().join(format!(
-        "callgrind-{}-{}",
-        api.function_name(),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let out_file = format!("--callgrind-out-file={}", dir.join("out").display());
     let wrapper = ["valgrind", "--tool=callgrind", "--quiet", out_file.as_str()];
     let process = FunctionProcess::spawn_under(&wrapper, binary, api, env);
@@ -57,9 +54,7 @@ where
     control(&["--zero", &pid])?;
     invoke_all(events).await?;
     control(&["--dump", &pid])?;
-    let total = dumped_total(&dir)?;
-    drop(process);
-    let _ = std::fs::remove_dir_all(&dir);
+    let total = dumped_total(dir)?;
     Ok(total as f64 / events.max(1) as f64)
 }
 

@@ -448,17 +448,20 @@ fn package_sizes(names: &[&str]) -> Result<Vec<u64>, String> {
     if !status.success() {
         return Err(format!("`cargo lambda build` failed ({status})"));
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
     names
         .iter()
         .map(|name| {
-            let zip = target.join("lambda").join(name).join("bootstrap.zip");
+            let zip = target_dir().join("lambda").join(name).join("bootstrap.zip");
             std::fs::metadata(&zip)
                 .map(|meta| meta.len())
                 .map_err(|e| format!("{}: {e}", zip.display()))
         })
         .collect()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
 fn find_cargo_lambda() -> Option<PathBuf> {
@@ -628,7 +631,8 @@ fn cpu_cell(warm: &Warm, tick: Duration) -> String {
     format!("{:.0} [{:.0}]", warm.tick_us(tick), warm.sched_us())
 }
 
-/// Instructions per warm event of floor-function and each function, as a markdown table.
+/// Instructions per warm event of each function and of floor-function given the same event, as a
+/// markdown table.
 async fn instruction_table(
     functions: &[(String, PathBuf, &Sample)],
     floor: &Path,
@@ -638,31 +642,36 @@ async fn instruction_table(
         return Err("valgrind not found on PATH".into());
     }
     let counted = (RSS_EVENTS, options.events);
-    let api = RuntimeApi::start_for("floor-function").await;
-    let floor_count = instructions_per_event(
-        floor,
-        &api,
-        Vec::<(&str, &str)>::new(),
-        &functions[0].2.event,
-        counted,
-        answered,
-    )
-    .await
-    .map_err(|e| format!("floor-function: {e}"))?;
+    let dumps = target_dir().join("callgrind");
     let mut out = format!(
-        "User-space instructions per warm event (callgrind, {} events after {RSS_EVENTS}); handler: less \
-         floor-function's.\n\n| Function | Instructions / warm event | Handler |\n| --- | ---: | ---: |\n\
-         | *lambda_runtime floor* | {floor_count:.0} | |\n",
-        options.events
+        "User-space instructions per warm event (callgrind, {} events after {RSS_EVENTS}); floor: \
+         floor-function given the same event; handler: the function's less the floor's. Where they went: \
+         `callgrind_annotate {}/<function>/out.1` (a build with symbols tells more).\n\n\
+         | Function | Instructions / warm event | Floor | Handler |\n| --- | ---: | ---: | ---: |\n",
+        options.events,
+        dumps.display()
     );
     let chat = Chat::start(Provider::Slack).await;
     for (name, binary, sample) in functions {
+        let api = RuntimeApi::start_for("floor-function").await;
+        let dir = dumps.join(format!("floor-function-{name}"));
+        let no_env = Vec::<(&str, &str)>::new();
+        let floor_count =
+            instructions_per_event(&dir, floor, &api, no_env, &sample.event, counted, answered)
+                .await
+                .map_err(|e| format!("floor-function: {e}"))?;
         let api = RuntimeApi::start_for(name).await;
         let env = chat.settings(&chat.api_url());
-        let count = instructions_per_event(binary, &api, env, &sample.event, counted, delivered)
-            .await
-            .map_err(|e| format!("{name}: {e}"))?;
-        let _ = writeln!(out, "| {name} | {count:.0} | {:.0} |", count - floor_count);
+        let dir = dumps.join(name);
+        let count =
+            instructions_per_event(&dir, binary, &api, env, &sample.event, counted, delivered)
+                .await
+                .map_err(|e| format!("{name}: {e}"))?;
+        let _ = writeln!(
+            out,
+            "| {name} | {count:.0} | {floor_count:.0} | {:.0} |",
+            count - floor_count
+        );
     }
     Ok(out)
 }
