@@ -264,7 +264,11 @@ impl<M: Messenger> Notifier<M> {
             receipt,
             duplicate: false,
         };
-        let Some((dedupe, key)) = self.dedupe.as_ref().zip(delivery_key(&event.id, to)) else {
+        let claimed = self
+            .dedupe
+            .as_ref()
+            .and_then(|dedupe| Some((dedupe, delivery_key(&event.id, to)?)));
+        let Some((dedupe, key)) = claimed else {
             return self
                 .messenger
                 .post(token, to, note, deadline)

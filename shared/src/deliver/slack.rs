@@ -35,20 +35,64 @@ struct Status {
     error: Option<String>,
 }
 
+/// A method's answer, read in one pass (`chat.postMessage`'s echoes the whole message back, which costs
+/// more to skip than the rest): the status and the method's own fields, which an error lacks.
+trait Answer: DeserializeOwned {
+    type Value;
+    /// The fields `Value` needs, for the error when they are missing.
+    const FIELDS: &str;
+    fn into_parts(self) -> (Status, Option<Self::Value>);
+}
+
 #[derive(Deserialize)]
 struct Posted {
-    channel: String,
-    ts: String,
+    ok: bool,
+    error: Option<String>,
+    channel: Option<String>,
+    ts: Option<String>,
+}
+
+impl Answer for Posted {
+    type Value = Receipt;
+    const FIELDS: &str = "`channel` and `ts`";
+    fn into_parts(self) -> (Status, Option<Receipt>) {
+        let receipt = self
+            .channel
+            .zip(self.ts)
+            .map(|(channel, message_id)| Receipt {
+                channel,
+                message_id,
+            });
+        let status = Status {
+            ok: self.ok,
+            error: self.error,
+        };
+        (status, receipt)
+    }
 }
 
 #[derive(Deserialize)]
 struct Lookup {
-    user: User,
+    ok: bool,
+    error: Option<String>,
+    user: Option<User>,
 }
 
 #[derive(Deserialize)]
 struct User {
     id: String,
+}
+
+impl Answer for Lookup {
+    type Value = String;
+    const FIELDS: &str = "`user.id`";
+    fn into_parts(self) -> (Status, Option<String>) {
+        let status = Status {
+            ok: self.ok,
+            error: self.error,
+        };
+        (status, self.user.map(|user| user.id))
+    }
 }
 
 /// Slack's error codes that mean "this destination cannot be used" rather than "this app cannot post".
@@ -81,13 +125,13 @@ impl SlackMessenger {
     }
 
     /// Calls `method`, retrying within `deadline`; a call that posts to a channel names it as `lane`.
-    async fn call<T: DeserializeOwned>(
+    async fn call<A: Answer>(
         &self,
         token: &SecretString,
         deadline: Instant,
         request: impl Fn(&Client) -> RequestBuilder,
         lane: Option<&str>,
-    ) -> Result<T, DeliveryError> {
+    ) -> Result<A::Value, DeliveryError> {
         with_retries(PROVIDER, deadline, || async {
             if let Some(channel) = lane {
                 self.pacer.wait(channel, deadline).await;
@@ -120,13 +164,8 @@ impl SlackMessenger {
                 .bytes()
                 .await
                 .map_err(DeliveryError::transport(PROVIDER))?;
-            // The Web API answers HTTP 200 even for errors: `ok` decides. The answer echoes the whole
-            // message back; typed reads skip it instead of building it as a JSON tree.
-            let status: Status = serde_json::from_slice(&body).map_err(|e| DeliveryError::Api {
-                provider: PROVIDER,
-                code: format!("unreadable_answer: {e}"),
-                refusal: Refusal::Transient,
-            })?;
+            let (status, value) = read_answer::<A>(&body)?;
+            // The Web API answers HTTP 200 even for errors: `ok` decides.
             if !status.ok {
                 return Err(api_error(
                     status.error.unwrap_or_else(|| "unknown_error".to_owned()),
@@ -135,7 +174,7 @@ impl SlackMessenger {
             if let Some(channel) = lane {
                 self.pacer.posted(channel);
             }
-            serde_json::from_slice(&body).map_err(|e| api_error(format!("unexpected_answer: {e}")))
+            value.map_err(|problem| api_error(format!("unexpected_answer: {problem}")))
         })
         .await
     }
@@ -146,18 +185,16 @@ impl SlackMessenger {
         email: &str,
         deadline: Instant,
     ) -> Result<String, DeliveryError> {
-        let lookup: Lookup = self
-            .call(
-                token,
-                deadline,
-                |http| {
-                    http.get(self.lookup_by_email.clone())
-                        .query(&[("email", email)])
-                },
-                None,
-            )
-            .await?;
-        Ok(lookup.user.id)
+        self.call::<Lookup>(
+            token,
+            deadline,
+            |http| {
+                http.get(self.lookup_by_email.clone())
+                    .query(&[("email", email)])
+            },
+            None,
+        )
+        .await
     }
 }
 
@@ -175,23 +212,40 @@ impl Messenger for SlackMessenger {
             Destination::Email(email) => self.user_id(token, email, deadline).await?,
         };
         let message = render(note, &channel);
-        let posted: Posted = self
-            .call(
-                token,
-                deadline,
-                // Slack asks for the charset on JSON bodies.
-                |http| {
-                    http.post(self.post_message.clone())
-                        .header(CONTENT_TYPE, "application/json; charset=utf-8")
-                        .json(&message)
-                },
-                Some(&channel),
-            )
-            .await?;
-        Ok(Receipt {
-            channel: posted.channel,
-            message_id: posted.ts,
-        })
+        self.call::<Posted>(
+            token,
+            deadline,
+            // Slack asks for the charset on JSON bodies.
+            |http| {
+                http.post(self.post_message.clone())
+                    .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                    .json(&message)
+            },
+            Some(&channel),
+        )
+        .await
+    }
+}
+
+/// The answer's status, and its value or why it has none. A body that is not a Web API answer at all is a
+/// transient error; an answer whose own fields are malformed is still read for its status, which says
+/// whether the message was posted (a retry would then post it twice).
+fn read_answer<A: Answer>(
+    body: &[u8],
+) -> Result<(Status, Result<A::Value, String>), DeliveryError> {
+    match serde_json::from_slice::<A>(body) {
+        Ok(answer) => {
+            let (status, value) = answer.into_parts();
+            Ok((status, value.ok_or_else(|| format!("no {}", A::FIELDS))))
+        }
+        Err(malformed) => match serde_json::from_slice::<Status>(body) {
+            Ok(status) => Ok((status, Err(malformed.to_string()))),
+            Err(e) => Err(DeliveryError::Api {
+                provider: PROVIDER,
+                code: format!("unreadable_answer: {e}"),
+                refusal: Refusal::Transient,
+            }),
+        },
     }
 }
 
@@ -207,5 +261,48 @@ fn api_error(code: String) -> DeliveryError {
         provider: PROVIDER,
         code,
         refusal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posted(body: &str) -> Result<(bool, Result<Receipt, String>), DeliveryError> {
+        read_answer::<Posted>(body.as_bytes()).map(|(status, value)| (status.ok, value))
+    }
+
+    #[test]
+    fn a_posted_answer_is_read_in_one_pass_past_the_echoed_message() {
+        let body = r#"{"ok":true,"channel":"C1","ts":"1.2","message":{"text":"hi","blocks":[{"type":"header"}]}}"#;
+        let (ok, receipt) = posted(body).unwrap();
+        assert!(ok);
+        let receipt = receipt.unwrap();
+        assert_eq!(
+            (receipt.channel.as_str(), receipt.message_id.as_str()),
+            ("C1", "1.2")
+        );
+    }
+
+    #[test]
+    fn an_answer_with_malformed_fields_still_says_it_was_posted() {
+        // Posted, so permanent: a retry would post the message twice.
+        let (ok, receipt) = posted(r#"{"ok":true,"channel":7,"ts":"1.2"}"#).unwrap();
+        assert!(ok);
+        assert!(receipt.unwrap_err().contains("invalid type"));
+        let (ok, receipt) = posted(r#"{"ok":true}"#).unwrap();
+        assert!(ok);
+        assert_eq!(receipt.unwrap_err(), "no `channel` and `ts`");
+        let (ok, _) = posted(r#"{"ok":false,"error":"not_in_channel","channel":[]}"#).unwrap();
+        assert!(!ok);
+    }
+
+    #[test]
+    fn a_body_that_is_no_answer_is_transient() {
+        for body in ["<html>busy</html>", r#"{"channel":"C1"}"#] {
+            let error = posted(body).unwrap_err();
+            assert!(error.is_retryable(), "{body}: {error}");
+            assert!(error.to_string().contains("unreadable_answer"), "{error}");
+        }
     }
 }

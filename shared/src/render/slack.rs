@@ -1,10 +1,12 @@
 //! Slack `chat.postMessage` bodies in Block Kit, with a `text` fallback and a colour bar.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::{color, emoji};
-use crate::notification::{Notification, Style};
-use crate::text::{escape_within, truncate};
+use crate::notification::{Field, Notification, Style};
+use crate::text::{escape_within, push_escaped, truncate};
 
 /// Slack's limits (Block Kit reference, `chat.postMessage`).
 pub const TEXT_MAX: usize = 40_000;
@@ -82,32 +84,43 @@ fn mrkdwn(text: String) -> Text {
     Text::Mrkdwn { text }
 }
 
+/// Each text is built in one string: the rendering runs on every event, and most of its cost was
+/// allocating and formatting the pieces.
 pub fn render(note: &Notification, channel: &str) -> SlackMessage {
+    let mut header = String::with_capacity(note.headline.len() + 8);
+    header.push_str(emoji(note.tone));
+    header.push(' ');
     // plain_text is not parsed for mentions and shows entities literally; dropping the control
     // characters keeps an unknown action's name from ever forming one, whatever the client does.
-    let headline: String = note
-        .headline
-        .chars()
-        .filter(|c| !matches!(c, '<' | '>' | '&'))
-        .collect();
-    let header = format!("{} {}", emoji(note.tone), headline);
-    let mut top = vec![Block::Header {
-        text: Text::PlainText {
-            text: truncate(&header, HEADER_MAX).into_owned(),
-            emoji: true,
-        },
-    }];
-    let mut context = format!("*Rack* {}", escape_within(&note.rack, 200, escape));
+    header.extend(
+        note.headline
+            .chars()
+            .filter(|c| !matches!(c, '<' | '>' | '&')),
+    );
+    let header = match truncate(&header, HEADER_MAX) {
+        Cow::Borrowed(_) => header,
+        Cow::Owned(cut) => cut,
+    };
+    let mut context = String::with_capacity(96);
+    context.push_str("*Rack* ");
+    push_escaped(&mut context, &note.rack, 200, escape);
     if let Some(app) = &note.app {
-        context.push_str(&format!("  ·  *App* {}", escape_within(app, 200, escape)));
+        context.push_str("  ·  *App* ");
+        push_escaped(&mut context, app, 200, escape);
     }
-    context.push_str(&format!(
-        "  ·  *Status* {}",
-        escape_within(&note.status, 100, escape)
-    ));
-    top.push(Block::Context {
-        elements: vec![mrkdwn(context)],
-    });
+    context.push_str("  ·  *Status* ");
+    push_escaped(&mut context, &note.status, 100, escape);
+    let top = vec![
+        Block::Header {
+            text: Text::PlainText {
+                text: header,
+                emoji: true,
+            },
+        },
+        Block::Context {
+            elements: vec![mrkdwn(context)],
+        },
+    ];
 
     let mut details = Vec::new();
     if let Some(meant_for) = &note.redirected_from {
@@ -118,33 +131,25 @@ pub fn render(note: &Notification, channel: &str) -> SlackMessage {
     }
     let shown = note.fields.len().min(FIELDS_SHOWN_MAX);
     for chunk in note.fields[..shown].chunks(SECTION_FIELDS_MAX) {
-        let fields = chunk
-            .iter()
-            .map(|field| {
-                let label = escape_within(&field.label, LABEL_MAX, escape);
-                // "*label*\n" plus, for code, two backticks.
-                let room = FIELD_TEXT_MAX - label.chars().count() - 5;
-                let value = match field.style {
-                    Style::Plain => escape_within(&field.value, room, escape),
-                    Style::Code => format!("`{}`", escape_within(&field.value, room, escape_code)),
-                };
-                mrkdwn(format!("*{label}*\n{value}"))
-            })
-            .collect();
+        let fields = chunk.iter().map(field).collect();
         details.push(Block::Section { text: None, fields });
     }
     if let Some(message) = &note.message {
-        let body = escape_within(message, SECTION_TEXT_MAX - 6, escape_code);
+        let mut body = String::with_capacity(message.len().min(SECTION_TEXT_MAX) + 8);
+        body.push_str("```");
+        push_escaped(&mut body, message, SECTION_TEXT_MAX - 6, escape_code);
+        body.push_str("```");
         details.push(Block::Section {
-            text: Some(mrkdwn(format!("```{body}```"))),
+            text: Some(mrkdwn(body)),
             fields: Vec::new(),
         });
     }
-    let mut footer = vec![mrkdwn(format!(
-        "`{}`  ·  event {}",
-        escape_within(&note.action, 200, escape_code),
-        escape_within(&note.event_id, 200, escape)
-    ))];
+    let mut event = String::with_capacity(note.action.len() + note.event_id.len() + 16);
+    event.push('`');
+    push_escaped(&mut event, &note.action, 200, escape_code);
+    event.push_str("`  ·  event ");
+    push_escaped(&mut event, &note.event_id, 200, escape);
+    let mut footer = vec![mrkdwn(event)];
     if note.fields.len() > shown {
         footer.push(mrkdwn(format!(
             "{} more details not shown",
@@ -172,4 +177,25 @@ pub fn render(note: &Notification, channel: &str) -> SlackMessage {
         unfurl_links: false,
         unfurl_media: false,
     }
+}
+
+/// `*label*` over its value, the value in a code span when it is meant to be copied.
+fn field(field: &Field) -> Text {
+    let mut text = String::with_capacity(field.label.len() + field.value.len() + 8);
+    text.push('*');
+    let label = push_escaped(&mut text, &field.label, LABEL_MAX, escape);
+    text.push_str("*\n");
+    // "*label*\n" plus, for code, two backticks.
+    let room = FIELD_TEXT_MAX - label - 5;
+    match field.style {
+        Style::Plain => {
+            push_escaped(&mut text, &field.value, room, escape);
+        }
+        Style::Code => {
+            text.push('`');
+            push_escaped(&mut text, &field.value, room, escape_code);
+            text.push('`');
+        }
+    }
+    mrkdwn(text)
 }
