@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Client, RequestBuilder, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -11,8 +11,8 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::{
-    DeliveryError, Messenger, Receipt, Refusal, attempt_timeout, retry_after_header, seconds,
-    with_retries,
+    DeliveryError, Messenger, Receipt, Refusal, attempt_timeout, json_body, retry_after_header,
+    seconds, with_retries,
 };
 use crate::config::Provider;
 use crate::dedupe::delivery_key;
@@ -132,8 +132,13 @@ impl Messenger for DiscordMessenger {
         // posts twice.
         message.nonce = delivery_key(&note.event_id, to).map(|key| nonce(&key));
         message.enforce_nonce = message.nonce.as_ref().map(|_| true);
+        let body = json_body(PROVIDER, &message)?;
         let created: Created = self
-            .call(token, deadline, |http| http.post(&url).json(&message))
+            .call(token, deadline, |http| {
+                http.post(&url)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
             .await?;
         Ok(Receipt {
             channel: created.channel_id.unwrap_or(channel),

@@ -11,6 +11,7 @@ pub mod recording;
 use std::future::Future;
 use std::time::Duration;
 
+use bytes::Bytes;
 use secrecy::SecretString;
 use tokio::time::Instant;
 
@@ -74,6 +75,12 @@ pub enum DeliveryError {
     },
     #[error("{provider}: not enough time left before the invocation's deadline")]
     Deadline { provider: Provider },
+    #[error("{provider}: the message cannot be written as JSON: {source}")]
+    Message {
+        provider: Provider,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl DeliveryError {
@@ -82,7 +89,7 @@ impl DeliveryError {
             Self::Api { refusal, .. } => *refusal == Refusal::Transient,
             Self::RateLimited { .. } | Self::Transport { .. } => true,
             Self::Http { status, .. } => *status >= 500,
-            Self::Deadline { .. } => false,
+            Self::Deadline { .. } | Self::Message { .. } => false,
         }
     }
 
@@ -164,6 +171,9 @@ fn http_client() -> Result<reqwest::Client, HttpClientError> {
         .pool_idle_timeout(Duration::from_secs(60))
         // The APIs never redirect; a redirect would be a misconfigured URL, not a place to send the token.
         .redirect(reqwest::redirect::Policy::none())
+        // Retries are ours, within the invocation's deadline (`retry.rs`); reqwest's own would copy every
+        // request in case it is needed again.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .build()?)
 }
 
@@ -199,6 +209,18 @@ pub enum HttpClientError {
 fn endpoint(base: &str, method: &str) -> Result<reqwest::Url, HttpClientError> {
     let url = format!("{base}/{method}");
     reqwest::Url::parse(&url).map_err(|source| HttpClientError::Url { url, source })
+}
+
+/// Room for a message's JSON body: most are 1–4 KiB, and serde_json would start at 128 bytes and double,
+/// copying the body four or five times.
+const BODY_CAPACITY: usize = 4096;
+
+/// A request's JSON body, serialized once and shared by all its attempts.
+fn json_body(provider: Provider, value: &impl serde::Serialize) -> Result<Bytes, DeliveryError> {
+    let mut body = Vec::with_capacity(BODY_CAPACITY);
+    serde_json::to_writer(&mut body, value)
+        .map_err(|source| DeliveryError::Message { provider, source })?;
+    Ok(body.into())
 }
 
 /// Reads a `Retry-After` header in seconds; providers send whole or fractional seconds.

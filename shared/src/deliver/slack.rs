@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::pace::Pacer;
 use super::{
     DeliveryError, HttpClientError, Messenger, Receipt, Refusal, attempt_timeout, endpoint,
-    retry_after_header, with_retries,
+    json_body, retry_after_header, with_retries,
 };
 use crate::config::Provider;
 use crate::notification::Notification;
@@ -211,7 +211,7 @@ impl Messenger for SlackMessenger {
             Destination::Channel(channel) | Destination::User(channel) => channel.clone(),
             Destination::Email(email) => self.user_id(token, email, deadline).await?,
         };
-        let message = render(note, &channel);
+        let body = json_body(PROVIDER, &render(note, &channel))?;
         self.call::<Posted>(
             token,
             deadline,
@@ -219,7 +219,7 @@ impl Messenger for SlackMessenger {
             |http| {
                 http.post(self.post_message.clone())
                     .header(CONTENT_TYPE, "application/json; charset=utf-8")
-                    .json(&message)
+                    .body(body.clone())
             },
             Some(&channel),
         )
