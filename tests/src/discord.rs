@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
-use handler::{Handler, Inner, State};
+use handler::{Inner, State};
 use ratelimit::Buckets;
 pub use ratelimit::DiscordRateLimit;
 
+use crate::serve::serve;
 use crate::tally::Tally;
 
 /// Bot token the default stand-in expects after `Bot `.
@@ -97,14 +97,7 @@ impl DiscordStandInBuilder {
                 ..Inner::default()
             }),
         });
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        Mock::given(any())
-            .respond_with(Handler(state.clone()))
-            .mount(&server)
-            .await;
+        let server = serve(state.clone()).await;
         DiscordStandIn { server, state }
     }
 }

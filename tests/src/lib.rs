@@ -8,6 +8,7 @@ pub mod local;
 pub mod moto;
 pub mod procfs;
 pub mod runtime;
+mod serve;
 pub mod slack;
 mod tally;
 

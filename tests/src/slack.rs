@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
+use crate::serve::serve;
 use crate::tally::Tally;
-use handler::{Handler, Inner, State};
+use handler::{Inner, State};
 
 /// Bot token the default stand-in expects after `Bearer `.
 pub const SLACK_TOKEN: &str = "xoxb-test-token";
@@ -166,14 +166,7 @@ impl SlackStandInBuilder {
                 ..Inner::default()
             }),
         });
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        Mock::given(any())
-            .respond_with(Handler(state.clone()))
-            .mount(&server)
-            .await;
+        let server = serve(state.clone()).await;
         SlackStandIn { server, state }
     }
 }

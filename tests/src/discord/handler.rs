@@ -1,13 +1,14 @@
 //! How the Discord stand-in answers each call: faults, auth, User-Agent, then the route's own rules.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use serde_json::{Value, json};
-use wiremock::{Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 use super::ratelimit::{self, Buckets, Verdict};
 use super::{Access, DiscordFault, DiscordPosted, validate};
+use crate::serve::{Rules, header};
 use crate::tally::Tally;
 
 const BOT_USER_ID: &str = "999999999999999999";
@@ -33,18 +34,16 @@ pub(super) struct Inner {
     pub(super) errors: Vec<(u16, u64)>,
 }
 
-pub(super) struct Handler(pub(super) Arc<State>);
+impl Rules for State {
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
 
-impl Respond for Handler {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let state = &self.0;
-        state.tally.request();
-        let answer = state.answer(request);
-        state.tally.status(answer.status);
+    fn answer_counted(&self, request: &Request) -> (u16, ResponseTemplate) {
+        let answer = self.answer(request);
         if answer.status >= 400 {
             let code = answer.body["code"].as_u64().unwrap_or(0);
-            state
-                .inner
+            self.inner
                 .lock()
                 .unwrap()
                 .errors
@@ -54,7 +53,7 @@ impl Respond for Handler {
         for (name, value) in answer.headers {
             template = template.insert_header(name, value);
         }
-        template
+        (answer.status, template)
     }
 }
 
@@ -215,13 +214,4 @@ impl State {
                    "recipients": [{"id": recipient, "username": format!("user-{recipient}")}]}),
         )
     }
-}
-
-fn header(request: &Request, name: &str) -> String {
-    request
-        .headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
 }

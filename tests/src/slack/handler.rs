@@ -1,13 +1,14 @@
 //! How the Slack stand-in answers each call: auth, faults, then the method's own rules.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::{Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 use super::{Posted, SlackChannel, SlackFault, SlackUser, blocks};
+use crate::serve::{Rules, header};
 use crate::tally::Tally;
 
 // Slack's documented ceiling for `text`, the notification fallback.
@@ -30,18 +31,17 @@ pub(super) struct Inner {
     pub(super) errors: Vec<String>,
 }
 
-pub(super) struct Handler(pub(super) Arc<State>);
+impl Rules for State {
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
 
-impl Respond for Handler {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let state = &self.0;
-        state.tally.request();
-        let answer = state.answer(request);
-        state.tally.status(answer.status);
+    fn answer_counted(&self, request: &Request) -> (u16, ResponseTemplate) {
+        let answer = self.answer(request);
         if let Some(error) = answer.body.get("error").and_then(Value::as_str) {
-            state.inner.lock().unwrap().errors.push(error.into());
+            self.inner.lock().unwrap().errors.push(error.into());
         }
-        answer.into_template()
+        (answer.status, answer.into_template())
     }
 }
 
@@ -262,15 +262,6 @@ impl State {
             None => Answer::error("user_not_found"),
         }
     }
-}
-
-fn header(request: &Request, name: &str) -> String {
-    request
-        .headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// A method argument from the query string, a JSON body or a form body, as Slack accepts all three.
