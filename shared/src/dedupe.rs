@@ -13,10 +13,9 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::aws::Aws;
+use crate::aws::{Aws, LazyClient};
 use crate::deliver::Receipt;
 use crate::event::NO_ID;
 use crate::route::Destination;
@@ -82,23 +81,15 @@ pub enum DedupeError {
 #[derive(Debug)]
 pub struct Dedupe {
     table: String,
-    aws: Arc<Aws>,
-    client: OnceCell<aws_sdk_dynamodb::Client>,
+    client: LazyClient<aws_sdk_dynamodb::Client>,
 }
 
 impl Dedupe {
     pub fn new(table: String, aws: Arc<Aws>) -> Self {
         Self {
             table,
-            aws,
-            client: OnceCell::new(),
+            client: LazyClient::new(aws, aws_sdk_dynamodb::Client::new),
         }
-    }
-
-    async fn client(&self) -> &aws_sdk_dynamodb::Client {
-        self.client
-            .get_or_init(|| async { aws_sdk_dynamodb::Client::new(self.aws.config().await) })
-            .await
     }
 
     /// Claims the delivery `key`. While a concurrent invocation holds it, waits up to `WAIT_MAX` for its
@@ -132,7 +123,8 @@ impl Dedupe {
         let now = SystemTime::now();
         let lease_until = now + deadline.saturating_duration_since(Instant::now()) + LEASE_SLACK;
         let request = self
-            .client()
+            .client
+            .get()
             .await
             .put_item()
             .table_name(&self.table)
@@ -243,7 +235,8 @@ impl Dedupe {
         deadline: Instant,
     ) -> Result<(), DedupeError> {
         let mut request = self
-            .client()
+            .client
+            .get()
             .await
             .update_item()
             .table_name(&self.table)
@@ -266,7 +259,8 @@ impl Dedupe {
     /// a recorded delivery is never forgotten.
     pub async fn release(&self, key: &str, deadline: Instant) -> Result<(), DedupeError> {
         let request = self
-            .client()
+            .client
+            .get()
             .await
             .delete_item()
             .table_name(&self.table)

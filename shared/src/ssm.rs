@@ -10,14 +10,13 @@ use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::aws::Aws;
+use crate::aws::{Aws, LazyClient};
 use crate::config::TokenSource;
 
 /// An SSM client made on first use: functions that never read SSM never load the AWS configuration.
 #[derive(Debug)]
 pub struct Ssm {
-    aws: Arc<Aws>,
-    client: OnceCell<aws_sdk_ssm::Client>,
+    client: LazyClient<aws_sdk_ssm::Client>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,21 +31,15 @@ pub enum SsmError {
 impl Ssm {
     pub fn new(aws: Arc<Aws>) -> Self {
         Self {
-            aws,
-            client: OnceCell::new(),
+            client: LazyClient::new(aws, aws_sdk_ssm::Client::new),
         }
-    }
-
-    async fn client(&self) -> &aws_sdk_ssm::Client {
-        self.client
-            .get_or_init(|| async { aws_sdk_ssm::Client::new(self.aws.config().await) })
-            .await
     }
 
     /// Reads and decrypts one parameter.
     pub async fn parameter(&self, name: &str) -> Result<String, SsmError> {
         let answer = self
-            .client()
+            .client
+            .get()
             .await
             .get_parameter()
             .name(name)
