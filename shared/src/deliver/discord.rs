@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Client, RequestBuilder, Response};
 use secrecy::{ExposeSecret, SecretString};
@@ -103,9 +104,9 @@ impl DiscordMessenger {
         deadline: Instant,
     ) -> Result<String, DeliveryError> {
         let url = format!("{}/users/@me/channels", self.base);
-        let body = json!({ "recipient_id": user });
+        let body = json_body(PROVIDER, &json!({ "recipient_id": user }))?;
         let channel: Channel = self
-            .call(token, deadline, |http| http.post(&url).json(&body))
+            .call(token, deadline, |http| post_json(http, &url, &body))
             .await?;
         Ok(channel.id)
     }
@@ -134,17 +135,20 @@ impl Messenger for DiscordMessenger {
         message.enforce_nonce = message.nonce.as_ref().map(|_| true);
         let body = json_body(PROVIDER, &message)?;
         let created: Created = self
-            .call(token, deadline, |http| {
-                http.post(&url)
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-            })
+            .call(token, deadline, |http| post_json(http, &url, &body))
             .await?;
         Ok(Receipt {
             channel: created.channel_id.unwrap_or(channel),
             message_id: created.id,
         })
     }
+}
+
+/// A POST of a body serialized once by `json_body`, for each attempt.
+fn post_json(http: &Client, url: &str, body: &Bytes) -> RequestBuilder {
+    http.post(url)
+        .header(CONTENT_TYPE, "application/json")
+        .body(body.clone())
 }
 
 async fn refusal(response: Response) -> DeliveryError {
