@@ -339,7 +339,9 @@ fn failures_stand_out_and_successes_are_calm() {
     let red = discord::render(&failed).embeds[0].color;
     let green = discord::render(&done).embeds[0].color;
     assert_eq!((red, green), (0xD1242F, 0x2DA44E));
-    assert_eq!(slack::render(&failed, "C1").attachments[0].color, "#d1242f");
+    let bar = slack::render(&failed, "C1").attachments[0].color;
+    assert_eq!(bar.to_string(), "#d1242f");
+    assert_eq!(serde_json::to_string(&bar).unwrap(), r##""#d1242f""##);
     assert_eq!(
         failed.summary(),
         "[production] Release promotion failed: web — rollback"

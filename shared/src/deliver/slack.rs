@@ -35,16 +35,18 @@ struct Status {
     error: Option<String>,
 }
 
-/// A method's answer, read in one pass (`chat.postMessage`'s echoes the whole message back, which costs
-/// more to skip than the rest): the status and the method's own fields, which an error lacks.
+/// A method's answer, read in one pass: the status and the method's own fields, which an error lacks.
 trait Answer: DeserializeOwned {
     type Value;
     /// The fields `Value` needs, for the error when they are missing.
     const FIELDS: &str;
     fn into_parts(self) -> (Status, Option<Self::Value>);
+    fn read(body: &[u8]) -> serde_json::Result<Self> {
+        serde_json::from_slice(body)
+    }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Posted {
     ok: bool,
     error: Option<String>,
@@ -55,6 +57,16 @@ struct Posted {
 impl Answer for Posted {
     type Value = Receipt;
     const FIELDS: &str = "`channel` and `ts`";
+    /// Stops at the echoed `message` once everything else is read: Slack sends the whole message back,
+    /// as long as the one posted, and skipping it cost more than the rest of the answer.
+    fn read(body: &[u8]) -> serde_json::Result<Self> {
+        let mut stopped = None;
+        let mut json = serde_json::Deserializer::from_slice(body);
+        match serde::de::Deserializer::deserialize_map(&mut json, UntilMessage(&mut stopped)) {
+            Ok(posted) => json.end().map(|()| posted),
+            Err(error) => stopped.ok_or(error),
+        }
+    }
     fn into_parts(self) -> (Status, Option<Receipt>) {
         let receipt = self
             .channel
@@ -68,6 +80,42 @@ impl Answer for Posted {
             error: self.error,
         };
         (status, receipt)
+    }
+}
+
+/// Reads `chat.postMessage`'s answer; one that reaches a `message` with the rest known goes to the slot,
+/// and the error that stops the reading there is not one.
+struct UntilMessage<'a>(&'a mut Option<Posted>);
+
+impl<'de> serde::de::Visitor<'de> for UntilMessage<'_> {
+    type Value = Posted;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Web API answer")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Posted, M::Error> {
+        let (mut ok, mut posted) = (None, Posted::default());
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "ok" => ok = Some(map.next_value()?),
+                "error" => posted.error = map.next_value()?,
+                "channel" => posted.channel = map.next_value()?,
+                "ts" => posted.ts = map.next_value()?,
+                "message"
+                    if ok == Some(true) && posted.channel.is_some() && posted.ts.is_some() =>
+                {
+                    posted.ok = true;
+                    *self.0 = Some(posted);
+                    return Err(serde::de::Error::custom("stopped at the echoed message"));
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        posted.ok = ok.ok_or_else(|| serde::de::Error::missing_field("ok"))?;
+        Ok(posted)
     }
 }
 
@@ -233,7 +281,7 @@ impl Messenger for SlackMessenger {
 fn read_answer<A: Answer>(
     body: &[u8],
 ) -> Result<(Status, Result<A::Value, String>), DeliveryError> {
-    match serde_json::from_slice::<A>(body) {
+    match A::read(body) {
         Ok(answer) => {
             let (status, value) = answer.into_parts();
             Ok((status, value.ok_or_else(|| format!("no {}", A::FIELDS))))
@@ -273,15 +321,25 @@ mod tests {
     }
 
     #[test]
-    fn a_posted_answer_is_read_in_one_pass_past_the_echoed_message() {
-        let body = r#"{"ok":true,"channel":"C1","ts":"1.2","message":{"text":"hi","blocks":[{"type":"header"}]}}"#;
-        let (ok, receipt) = posted(body).unwrap();
-        assert!(ok);
-        let receipt = receipt.unwrap();
-        assert_eq!(
-            (receipt.channel.as_str(), receipt.message_id.as_str()),
-            ("C1", "1.2")
-        );
+    fn a_posted_answer_is_read_up_to_the_echoed_message_or_past_it() {
+        let message = r#"{"text":"hi","blocks":[{"type":"header"}]}"#;
+        for body in [
+            // Slack's order: the echo is not read, so even a broken one does not matter.
+            format!(r#"{{"ok":true,"channel":"C1","ts":"1.2","message":{message}}}"#),
+            r#"{"ok":true,"channel":"C1","ts":"1.2","message":{"text":"#.to_owned(),
+            // Any other order: the echo is skipped.
+            format!(r#"{{"message":{message},"ts":"1.2","ok":true,"channel":"C1"}}"#),
+            format!(r#"{{"ok":true,"message":{message},"channel":"C1","ts":"1.2","warning":"x"}}"#),
+        ] {
+            let (ok, receipt) = posted(&body).unwrap();
+            assert!(ok, "{body}");
+            let receipt = receipt.unwrap();
+            assert_eq!(
+                (receipt.channel.as_str(), receipt.message_id.as_str()),
+                ("C1", "1.2"),
+                "{body}"
+            );
+        }
     }
 
     #[test]
@@ -299,7 +357,11 @@ mod tests {
 
     #[test]
     fn a_body_that_is_no_answer_is_transient() {
-        for body in ["<html>busy</html>", r#"{"channel":"C1"}"#] {
+        for body in [
+            "<html>busy</html>",
+            r#"{"channel":"C1"}"#,
+            r#"{"ok":true,"channel":"C1","ts":"1.2"} and more"#,
+        ] {
             let error = posted(body).unwrap_err();
             assert!(error.is_retryable(), "{body}: {error}");
             assert!(error.to_string().contains("unreadable_answer"), "{error}");

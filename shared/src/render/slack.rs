@@ -34,8 +34,24 @@ pub struct SlackMessage {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Attachment {
-    pub color: String,
+    pub color: HexColor,
     pub blocks: Vec<Block>,
+}
+
+/// A colour as Slack reads it, `#rrggbb`, written straight into the JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HexColor(pub u32);
+
+impl std::fmt::Display for HexColor {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "#{:06x}", self.0)
+    }
+}
+
+impl Serialize for HexColor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -171,7 +187,7 @@ pub fn render(note: &Notification, channel: &str) -> SlackMessage {
         text: escape_within(&note.summary(), TEXT_MAX, escape),
         blocks: top,
         attachments: vec![Attachment {
-            color: format!("#{:06x}", color(note.tone)),
+            color: HexColor(color(note.tone)),
             blocks: details,
         }],
         unfurl_links: false,
