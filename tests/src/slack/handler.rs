@@ -95,11 +95,29 @@ impl Answer {
             template
         } else {
             template.set_body_raw(
-                serde_json::to_vec(&self.body).unwrap(),
+                in_slacks_order(&self.body),
                 "application/json; charset=utf-8",
             )
         }
     }
+}
+
+/// An answer as Slack writes it: `ok` (or `error`) first, then the method's fields, and the echoed
+/// `message` after them, which is what a client reading only the start of an answer relies on.
+fn in_slacks_order(body: &Value) -> Vec<u8> {
+    const FIRST: [&str; 4] = ["ok", "error", "channel", "ts"];
+    let mut out = Vec::new();
+    let mut writer = serde_json::Serializer::new(&mut out);
+    let written = match body {
+        Value::Object(map) => {
+            let first = FIRST.iter().filter_map(|key| map.get_key_value(*key));
+            let rest = map.iter().filter(|(key, _)| !FIRST.contains(&key.as_str()));
+            serde::Serializer::collect_map(&mut writer, first.chain(rest))
+        }
+        other => serde::Serialize::serialize(other, &mut writer),
+    };
+    written.expect("JSON values serialize");
+    out
 }
 
 impl State {

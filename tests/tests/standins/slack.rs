@@ -75,6 +75,31 @@ async fn channels_by_id_or_name_with_or_without_hash() {
 }
 
 #[tokio::test]
+async fn answers_come_in_slacks_order_with_the_message_echoed_last() {
+    let slack = unlimited().await;
+    let body = json!({"channel": "general", "text": "deployed", "blocks": []});
+    let answer = reqwest::Client::new()
+        .post(format!("{}/chat.postMessage", slack.uri()))
+        .bearer_auth(slack.token())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!(r#"{{"ok":true,"channel":"{GENERAL_ID}","ts":""#);
+    assert!(answer.starts_with(&prefix), "{answer}");
+    assert!(
+        answer.ends_with(r#""warning":"missing_charset"}"#),
+        "{answer}"
+    );
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["message"], body);
+}
+
+#[tokio::test]
 async fn hidden_and_archived_channels() {
     use tests::slack::SlackChannel;
     let slack = SlackStandIn::builder()
