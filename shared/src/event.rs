@@ -1,22 +1,26 @@
 //! The rack event inside an EventBridge envelope, parsed and checked without I/O.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
 use serde_json::Value;
 
 /// The id of an event whose envelope has none; such events are never deduplicated.
 pub const NO_ID: &str = "(no id)";
 
-/// What a rack says happened, with the EventBridge id that names this delivery.
+/// What a rack says happened, with the EventBridge id that names this delivery. Its text is borrowed
+/// from the invocation's payload where it can be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RackEvent {
-    pub id: String,
-    pub action: String,
+pub struct RackEvent<'a> {
+    pub id: Cow<'a, str>,
+    pub action: Cow<'a, str>,
     pub status: Status,
-    pub data: BTreeMap<String, String>,
+    pub data: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
     /// When it happened: the rack's `timestamp`, else the envelope's `time`.
     pub timestamp: Option<DateTime<Utc>>,
 }
@@ -64,23 +68,96 @@ pub struct EventError {
     pub problem: String,
 }
 
-/// The rack's payload as a well-formed event has it: read straight from the text, without a JSON tree.
-#[derive(Deserialize, Serialize)]
-struct Detail {
-    action: String,
-    status: Option<String>,
-    data: Option<BTreeMap<String, Option<String>>>,
-    timestamp: Option<String>,
+/// The envelope as a well-formed event has it, read straight from the text without a JSON tree: the
+/// fields `EventBridgeEvent` requires, with the types it requires, so that both readings accept the same.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    time: Option<DateTime<Utc>>,
+    #[serde(borrow)]
+    detail: Detail<'a>,
+    // Checked, not kept: an envelope that `EventBridgeEvent` refuses must fail here too.
+    #[serde(rename = "version")]
+    _version: Option<AString>,
+    #[serde(rename = "detail-type")]
+    _detail_type: AString,
+    #[serde(rename = "source")]
+    _source: AString,
+    #[serde(rename = "account")]
+    _account: Option<AString>,
+    #[serde(rename = "region")]
+    _region: Option<AString>,
+    #[serde(rename = "resources")]
+    _resources: Option<Vec<AString>>,
 }
 
-impl RackEvent {
+/// The rack's payload as a well-formed event has it.
+#[derive(Deserialize)]
+struct Detail<'a> {
+    #[serde(borrow)]
+    action: Text<'a>,
+    #[serde(borrow)]
+    status: Option<Text<'a>>,
+    #[serde(borrow)]
+    data: Option<BTreeMap<Text<'a>, Option<Text<'a>>>>,
+    #[serde(borrow)]
+    timestamp: Option<Text<'a>>,
+}
+
+/// A JSON string, borrowed from the payload's text unless it has escapes to undo. serde's own `Cow`
+/// copies every string that sits in an `Option` or a map.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Read;
+        impl<'de> Visitor<'de> for Read {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(text))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(text.to_owned()))
+            }
+            fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(text))
+            }
+        }
+        deserializer.deserialize_str(Read).map(Text)
+    }
+}
+
+/// A JSON string, checked to be one and not kept.
+struct AString;
+
+impl<'de> Deserialize<'de> for AString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Text::deserialize(deserializer).map(|_| AString)
+    }
+}
+
+/// `text` without its surrounding white space, still borrowed if it was.
+fn trimmed(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(text) if text.trim().len() == text.len() => Cow::Owned(text),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
+    }
+}
+
+impl<'a> RackEvent<'a> {
     /// Reads an invocation's payload, the EventBridge event as JSON text. A well-formed event is read in
-    /// one typed pass; anything else is read again as a JSON tree by [`Self::from_eventbridge`], which
-    /// accepts the same events and says what is wrong with the others.
-    pub fn from_json(raw: &str) -> Result<Self, EventError> {
-        let typed = serde_json::from_str::<EventBridgeEvent<Detail>>(raw)
+    /// one typed pass that borrows its text; anything else is read again as a JSON tree by
+    /// [`Self::from_eventbridge`], which accepts the same events and says what is wrong with the others.
+    pub fn from_json(raw: &'a str) -> Result<Self, EventError> {
+        let typed = serde_json::from_str::<Envelope>(raw)
             .ok()
-            .filter(|envelope| !envelope.detail.action.trim().is_empty());
+            .filter(|envelope| !envelope.detail.action.0.trim().is_empty());
         let Some(envelope) = typed else {
             let payload = serde_json::from_str(raw).map_err(|e| EventError {
                 event_id: NO_ID.to_owned(),
@@ -93,14 +170,15 @@ impl RackEvent {
             .data
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|(key, value)| Some((key, value?)))
+            .filter_map(|(key, value)| Some((key.0, value?.0)))
             .collect();
         Ok(Self {
-            id: envelope.id.unwrap_or_else(|| NO_ID.to_owned()),
-            action: detail.action.trim().to_owned(),
-            status: Status::parse(detail.status.as_deref()),
+            id: envelope.id.map_or(Cow::Borrowed(NO_ID), |id| id.0),
+            action: trimmed(detail.action.0),
+            status: Status::parse(detail.status.as_ref().map(|status| &*status.0)),
             data,
-            timestamp: parse_timestamp(detail.timestamp.as_deref()).or(envelope.time),
+            timestamp: parse_timestamp(detail.timestamp.as_ref().map(|ts| &*ts.0))
+                .or(envelope.time),
         })
     }
 
@@ -160,7 +238,7 @@ impl RackEvent {
                 .into_iter()
                 .filter(|(_, value)| !value.is_null())
                 .map(|(key, value)| match value {
-                    Value::String(text) => Ok((key, text)),
+                    Value::String(text) => Ok((key.into(), text.into())),
                     other => Err(fail(format!(
                         "`detail.data.{key}` is {}; rack data values are strings",
                         kind_of(&other)
@@ -177,8 +255,8 @@ impl RackEvent {
         let timestamp =
             parse_timestamp(detail.get("timestamp").and_then(Value::as_str)).or(envelope.time);
         Ok(Self {
-            id: event_id,
-            action,
+            id: event_id.into(),
+            action: action.into(),
             status,
             data,
             timestamp,
@@ -237,16 +315,17 @@ mod tests {
                "resources": [], "detail": detail})
     }
 
-    /// Reads `payload` from its text, as the functions do, after checking that the tree gives the same.
-    fn parse(payload: Value) -> Result<RackEvent, EventError> {
-        let from_text = RackEvent::from_json(&payload.to_string());
+    /// Reads `payload` from its text, as the functions do, and from the tree, and checks that they agree.
+    fn parse(payload: Value) -> Result<RackEvent<'static>, EventError> {
+        let text = payload.to_string();
+        let from_text = RackEvent::from_json(&text);
         let from_tree = RackEvent::from_eventbridge(payload);
         assert_eq!(
             format!("{from_text:?}"),
             format!("{from_tree:?}"),
             "text and tree disagree"
         );
-        from_text
+        from_tree
     }
 
     #[test]
@@ -269,6 +348,20 @@ mod tests {
         assert_eq!(event.status, Status::Error);
         assert_eq!(event.rack(), Some("production"));
         assert_eq!(event.app(), Some("web"));
+    }
+
+    #[test]
+    fn text_is_borrowed_from_the_payload_unless_it_has_escapes() {
+        let payload = envelope(json!({
+            "action": "release:promote",
+            "data": {"rack": "production", "message": "line one\nline \"two\""}
+        }))
+        .to_string();
+        let event = RackEvent::from_json(&payload).unwrap();
+        assert!(matches!(event.id, Cow::Borrowed("ev-1")));
+        assert!(matches!(event.action, Cow::Borrowed("release:promote")));
+        assert!(matches!(event.data["rack"], Cow::Borrowed("production")));
+        assert!(matches!(&event.data["message"], Cow::Owned(m) if m == "line one\nline \"two\""));
     }
 
     #[test]

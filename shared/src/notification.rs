@@ -99,11 +99,11 @@ const LABELS: &[(&str, &str)] = &[
 const CODE_KEYS: &[&str] = &["recovery_command", "manual_action_hint"];
 
 impl Notification {
-    pub fn from_event(event: &RackEvent) -> Self {
+    pub fn from_event(event: &RackEvent<'_>) -> Self {
         let tone = tone(event);
         Self {
-            event_id: event.id.clone(),
-            action: event.action.clone(),
+            event_id: event.id.to_string(),
+            action: event.action.to_string(),
             headline: headline(event),
             tone,
             rack: event.rack().unwrap_or("unknown rack").to_owned(),
@@ -135,7 +135,7 @@ impl Notification {
     }
 }
 
-fn fields(event: &RackEvent) -> Vec<Field> {
+fn fields(event: &RackEvent<'_>) -> Vec<Field> {
     let mut fields = Vec::new();
     let mut push = |label: String, key: &str, value: &str| {
         let style = if CODE_KEYS.contains(&key) {
@@ -174,8 +174,8 @@ fn fields(event: &RackEvent) -> Vec<Field> {
     }
     for (key, value) in &event.data {
         let known = LABELS.iter().any(|(k, _)| k == key)
-            || NOT_FIELDS.contains(&key.as_str())
-            || ["app", "id", "name", "type"].contains(&key.as_str());
+            || NOT_FIELDS.contains(&key.as_ref())
+            || ["app", "id", "name", "type"].contains(&key.as_ref());
         if !known && !value.trim().is_empty() {
             let label = humanize(key);
             let label = if label.is_empty() {
@@ -189,7 +189,7 @@ fn fields(event: &RackEvent) -> Vec<Field> {
     fields
 }
 
-fn id_label(event: &RackEvent) -> &'static str {
+fn id_label(event: &RackEvent<'_>) -> &'static str {
     if event.action.starts_with("build:") {
         "Build"
     } else if event.action.starts_with("release:") || event.action.starts_with("app:promote:") {
@@ -199,7 +199,7 @@ fn id_label(event: &RackEvent) -> &'static str {
     }
 }
 
-fn name_label(event: &RackEvent) -> &'static str {
+fn name_label(event: &RackEvent<'_>) -> &'static str {
     match event.action.split(':').next() {
         Some("resource") => "Resource",
         Some("workflow") => "Workflow",
@@ -208,7 +208,7 @@ fn name_label(event: &RackEvent) -> &'static str {
     }
 }
 
-fn type_label(event: &RackEvent) -> &'static str {
+fn type_label(event: &RackEvent<'_>) -> &'static str {
     match event.action.split(':').next() {
         Some("resource") => "Resource type",
         Some("system") | Some("rack") => "Instance type",
@@ -226,8 +226,8 @@ fn format_value(key: &str, value: &str) -> String {
     }
 }
 
-fn tone(event: &RackEvent) -> Tone {
-    let action = event.action.as_str();
+fn tone(event: &RackEvent<'_>) -> Tone {
+    let action = &*event.action;
     if event.status == Status::Error
         || matches!(
             action,
@@ -273,8 +273,8 @@ fn tone(event: &RackEvent) -> Tone {
 }
 
 /// The event in words; failures say so, whatever the event type.
-fn headline(event: &RackEvent) -> String {
-    let specific = match (event.action.as_str(), &event.status) {
+fn headline(event: &RackEvent<'_>) -> String {
+    let specific = match (&*event.action, &event.status) {
         ("release:promote", Status::Start) => Some("Release promotion started"),
         ("release:promote", Status::Success) => Some("Release promoted"),
         ("release:promote", Status::Error) => Some("Release promotion failed"),
@@ -297,7 +297,7 @@ fn headline(event: &RackEvent) -> String {
     with_status(base, event)
 }
 
-fn workflow_headline(event: &RackEvent) -> String {
+fn workflow_headline(event: &RackEvent<'_>) -> String {
     let kind = match event.get("kind") {
         Some(kind) if kind.eq_ignore_ascii_case("deployment") => "Deployment workflow",
         Some(kind) if kind.eq_ignore_ascii_case("review") => "Review workflow",
@@ -312,7 +312,7 @@ fn workflow_headline(event: &RackEvent) -> String {
 }
 
 /// Adds the status to a description when the description alone would not tell it.
-fn with_status(base: String, event: &RackEvent) -> String {
+fn with_status(base: String, event: &RackEvent<'_>) -> String {
     match &event.status {
         Status::Success => base,
         Status::Error if base.contains("fail") => base,

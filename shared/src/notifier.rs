@@ -161,8 +161,8 @@ impl<M: Messenger> Notifier<M> {
     pub async fn notify(&self, payload: &str, deadline: Instant) -> Result<Report, NotifyError> {
         let event = RackEvent::from_json(payload)?;
         let mut report = Report {
-            event_id: event.id.clone(),
-            action: event.action.clone(),
+            event_id: event.id.to_string(),
+            action: event.action.to_string(),
             skipped: None,
             delivered: None,
         };
@@ -184,7 +184,7 @@ impl<M: Messenger> Notifier<M> {
             .get(&self.ssm)
             .await
             .map_err(|source| NotifyError::Token {
-                event_id: event.id.clone(),
+                event_id: event.id.to_string(),
                 source,
             })?;
         let redirects = route.destination != self.routes.default;
@@ -253,7 +253,7 @@ impl<M: Messenger> Notifier<M> {
     /// straight to the default channel without asking the destination again.
     async fn deliver(
         &self,
-        event: &RackEvent,
+        event: &RackEvent<'_>,
         token: &SecretString,
         to: &Destination,
         note: &Notification,
@@ -280,7 +280,7 @@ impl<M: Messenger> Notifier<M> {
             .claim(&key, deadline)
             .await
             .map_err(|source| NotifyError::Dedupe {
-                event_id: event.id.clone(),
+                event_id: event.id.to_string(),
                 source,
             })?;
         match claim {
@@ -324,7 +324,7 @@ impl<M: Messenger> Notifier<M> {
             .map_err(|source| delivery_error(event, to, source))
     }
 
-    async fn route(&self, event: &RackEvent) -> Route {
+    async fn route(&self, event: &RackEvent<'_>) -> Route {
         let catalog_owner = match (&self.catalog, event.app()) {
             (Some(catalog), Some(app)) => catalog.owner(&self.ssm, app).await,
             _ => None,
@@ -341,12 +341,12 @@ impl<M: Messenger> Notifier<M> {
 }
 
 fn delivery_error(
-    event: &RackEvent,
+    event: &RackEvent<'_>,
     destination: &Destination,
     source: DeliveryError,
 ) -> NotifyError {
     NotifyError::Delivery {
-        event_id: event.id.clone(),
+        event_id: event.id.to_string(),
         destination: destination.clone(),
         source,
     }

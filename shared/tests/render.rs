@@ -244,8 +244,28 @@ fn near_events() -> impl Strategy<Value = Value> {
         proptest::collection::btree_map(text(), value, 0..4)
             .prop_map(|m| Some(Value::Object(m.into_iter().collect()))),
     ];
-    (odd(), odd(), odd(), odd(), odd(), data).prop_map(
-        |(id, time, action, status, timestamp, data)| {
+    // The envelope's other fields are only checked, as `EventBridgeEvent` checks them; mostly well-formed,
+    // so that the detail's variations are reached.
+    let string = || {
+        prop_oneof![
+            8 => Just(Some(json!("x"))),
+            1 => Just(None),
+            1 => Just(Some(Value::Null)),
+            1 => Just(Some(json!(3))),
+            1 => Just(Some(json!(["x"]))),
+        ]
+    };
+    let list = prop_oneof![
+        4 => Just(Some(json!(["x"]))),
+        2 => Just(None),
+        1 => Just(Some(json!([]))),
+        1 => Just(Some(json!(["x", 3]))),
+        1 => Just(Some(json!("x"))),
+        1 => Just(Some(Value::Null)),
+    ];
+    let envelope = (string(), string(), string(), list);
+    (odd(), odd(), odd(), odd(), odd(), data, envelope).prop_map(
+        |(id, time, action, status, timestamp, data, (source, detail_type, region, resources))| {
             let mut detail = serde_json::Map::new();
             let fields = [
                 ("action", action),
@@ -258,8 +278,16 @@ fn near_events() -> impl Strategy<Value = Value> {
                     detail.insert(key.to_owned(), value);
                 }
             }
-            let mut event = json!({"source": "convox.rack", "detail-type": "x", "detail": detail});
-            for (key, value) in [("id", id), ("time", time)] {
+            let mut event = json!({"detail": detail});
+            let envelope = [
+                ("id", id),
+                ("time", time),
+                ("source", source),
+                ("detail-type", detail_type),
+                ("region", region),
+                ("resources", resources),
+            ];
+            for (key, value) in envelope {
                 if let Some(value) = value {
                     event[key] = value;
                 }
@@ -314,7 +342,8 @@ proptest! {
     fn every_rendering_keeps_every_limit(payload in payload()) {
         let (from_text, from_tree) = text_and_tree(&payload);
         prop_assert_eq!(from_text, from_tree);
-        let event = RackEvent::from_json(&payload.to_string());
+        let text = payload.to_string();
+        let event = RackEvent::from_json(&text);
         prop_assert!(event.is_ok(), "a well-formed event parses: {:?}", event.err());
         let note = Notification::from_event(&event.unwrap());
         check_slack(&note);
