@@ -4,7 +4,6 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, RequestBuilder, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::pace::Pacer;
@@ -36,17 +35,16 @@ struct Status {
 }
 
 /// A method's answer, read in one pass: the status and the method's own fields, which an error lacks.
-trait Answer: DeserializeOwned {
+trait Answer: Sized {
     type Value;
     /// The fields `Value` needs, for the error when they are missing.
     const FIELDS: &str;
+    fn read(body: &[u8]) -> serde_json::Result<Self>;
     fn into_parts(self) -> (Status, Option<Self::Value>);
-    fn read(body: &[u8]) -> serde_json::Result<Self> {
-        serde_json::from_slice(body)
-    }
 }
 
-#[derive(Deserialize, Default)]
+/// Read by `UntilMessage`, not derived: the derived reading would skip the whole echo.
+#[derive(Default)]
 struct Posted {
     ok: bool,
     error: Option<String>,
@@ -134,6 +132,9 @@ struct User {
 impl Answer for Lookup {
     type Value = String;
     const FIELDS: &str = "`user.id`";
+    fn read(body: &[u8]) -> serde_json::Result<Self> {
+        serde_json::from_slice(body)
+    }
     fn into_parts(self) -> (Status, Option<String>) {
         let status = Status {
             ok: self.ok,
