@@ -3,11 +3,12 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde::de::{Deserializer, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 /// The id of an event whose envelope has none; such events are never deduplicated.
@@ -100,7 +101,7 @@ struct Detail<'a> {
     #[serde(borrow)]
     status: Option<Text<'a>>,
     #[serde(borrow)]
-    data: Option<BTreeMap<Text<'a>, Option<Text<'a>>>>,
+    data: Option<Data<'a>>,
     #[serde(borrow)]
     timestamp: Option<Text<'a>>,
 }
@@ -129,6 +130,33 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
             }
         }
         deserializer.deserialize_str(Read).map(Text)
+    }
+}
+
+/// `detail.data` read straight into the event's map, as the JSON tree reads it: a null value is dropped
+/// and a repeated key keeps its last value.
+struct Data<'a>(BTreeMap<Cow<'a, str>, Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Read<'a>(PhantomData<Data<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for Read<'a> {
+            type Value = Data<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut entries: M) -> Result<Data<'a>, M::Error> {
+                let mut data = BTreeMap::new();
+                while let Some(Text(key)) = entries.next_key()? {
+                    match entries.next_value::<Option<Text<'a>>>()? {
+                        Some(Text(value)) => data.insert(key, value),
+                        None => data.remove(&key),
+                    };
+                }
+                Ok(Data(data))
+            }
+        }
+        deserializer.deserialize_map(Read(PhantomData))
     }
 }
 
@@ -166,17 +194,11 @@ impl<'a> RackEvent<'a> {
             return Self::from_eventbridge(payload);
         };
         let detail = envelope.detail;
-        let data = detail
-            .data
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(key, value)| Some((key.0, value?.0)))
-            .collect();
         Ok(Self {
             id: envelope.id.map_or(Cow::Borrowed(NO_ID), |id| id.0),
             action: trimmed(detail.action.0),
             status: Status::parse(detail.status.as_ref().map(|status| &*status.0)),
-            data,
+            data: detail.data.map(|data| data.0).unwrap_or_default(),
             timestamp: parse_timestamp(detail.timestamp.as_ref().map(|ts| &*ts.0))
                 .or(envelope.time),
         })
@@ -326,6 +348,19 @@ mod tests {
             "text and tree disagree"
         );
         from_tree
+    }
+
+    #[test]
+    fn a_repeated_data_key_keeps_its_last_value_as_in_the_tree() {
+        let text = r#"{"version": "0", "id": "ev-2", "source": "convox.rack", "detail-type": "x",
+            "account": "1", "time": "2026-11-22T18:43:48Z", "region": "us-east-1", "resources": [],
+            "detail": {"action": "app:create",
+                       "data": {"app": "web", "app": null, "rack": "a", "rack": "b", "x": null}}}"#;
+        let from_text = RackEvent::from_json(text).expect("an event");
+        let from_tree = RackEvent::from_eventbridge(serde_json::from_str(text).unwrap()).unwrap();
+        assert_eq!(from_text, from_tree);
+        assert_eq!(from_text.data.len(), 1);
+        assert_eq!(from_text.rack(), Some("b"));
     }
 
     #[test]
