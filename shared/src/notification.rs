@@ -165,26 +165,37 @@ fn fields(event: &RackEvent<'_>) -> Vec<Field> {
     if let Some(kind) = event.get("type") {
         push(type_label(event).into(), "type", kind);
     }
-    for (key, label) in LABELS {
-        if *key != "app"
-            && let Some(value) = event.get(key)
-        {
-            push((*label).into(), key, value);
+    // One pass over the data, each key looked up once: looking every known key up in the data cost more
+    // than the rest of the rendering. Known keys are shown in the table's order, the rest in the data's.
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for (key, value) in &event.data {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        match LABELS.iter().position(|(k, _)| k == key) {
+            Some(at) if key != "app" => known.push((at, key, value)),
+            None if !NOT_FIELDS.contains(&key.as_ref())
+                && !["app", "id", "name", "type"].contains(&key.as_ref()) =>
+            {
+                unknown.push((key, value));
+            }
+            _ => {}
         }
     }
-    for (key, value) in &event.data {
-        let known = LABELS.iter().any(|(k, _)| k == key)
-            || NOT_FIELDS.contains(&key.as_ref())
-            || ["app", "id", "name", "type"].contains(&key.as_ref());
-        if !known && !value.trim().is_empty() {
-            let label = humanize(key);
-            let label = if label.is_empty() {
-                "Detail".to_owned()
-            } else {
-                label
-            };
-            push(label, key, value.trim());
-        }
+    known.sort_unstable_by_key(|(at, ..)| *at);
+    for (at, key, value) in known {
+        push(LABELS[at].1.into(), key, value);
+    }
+    for (key, value) in unknown {
+        let label = humanize(key);
+        let label = if label.is_empty() {
+            "Detail".to_owned()
+        } else {
+            label
+        };
+        push(label, key, value);
     }
     fields
 }
