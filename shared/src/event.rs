@@ -178,6 +178,11 @@ fn trimmed(text: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
+/// `value` trimmed, unless nothing is left of it: a blank data value counts as absent.
+fn non_blank(value: &str) -> Option<&str> {
+    Some(value.trim()).filter(|value| !value.is_empty())
+}
+
 impl<'a> RackEvent<'a> {
     /// Reads an invocation's payload, the EventBridge event as JSON text. A well-formed event is read in
     /// one typed pass that borrows its text; anything else is read again as a JSON tree by
@@ -287,10 +292,14 @@ impl<'a> RackEvent<'a> {
 
     /// A non-blank data value.
     pub fn get(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(|value| non_blank(value))
+    }
+
+    /// The data's non-blank values with their keys, in key order, each read as [`get`](Self::get) reads it.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.data
-            .get(key)
-            .map(|value| value.trim())
-            .filter(|value| !value.is_empty())
+            .iter()
+            .filter_map(|(key, value)| Some((&**key, non_blank(value)?)))
     }
 
     /// The rack's name, which is the environment.

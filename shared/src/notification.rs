@@ -52,9 +52,11 @@ pub struct Notification {
 /// Data keys shown by dedicated parts of the message, or internal bookkeeping of the rack.
 const NOT_FIELDS: &[&str] = &["rack", "message", "tick_id", "schema_version"];
 
+/// Data keys shown first, each with a label that depends on the event (`fields`).
+const LEADING_FIELDS: &[&str] = &["app", "id", "name", "type"];
+
 /// Known data keys, in the order they are shown, with their labels.
 const LABELS: &[(&str, &str)] = &[
-    ("app", "App"),
     ("release_id", "Release"),
     ("actor", "Actor"),
     ("kind", "Workflow kind"),
@@ -184,19 +186,13 @@ fn fields(event: &RackEvent<'_>) -> Vec<Field> {
     // than the rest of the rendering. Known keys are shown in the table's order, the rest in the data's.
     let mut known = Vec::new();
     let mut unknown = Vec::new();
-    for (key, value) in &event.data {
-        let value = value.trim();
-        if value.is_empty() {
+    for (key, value) in event.entries() {
+        if LEADING_FIELDS.contains(&key) || NOT_FIELDS.contains(&key) {
             continue;
         }
-        match LABELS.iter().position(|(k, _)| k == key) {
-            Some(at) if key != "app" => known.push((at, key, value)),
-            None if !NOT_FIELDS.contains(&key.as_ref())
-                && !["app", "id", "name", "type"].contains(&key.as_ref()) =>
-            {
-                unknown.push((key, value));
-            }
-            _ => {}
+        match LABELS.iter().position(|(k, _)| *k == key) {
+            Some(at) => known.push((at, key, value)),
+            None => unknown.push((key, value)),
         }
     }
     known.sort_unstable_by_key(|(at, ..)| *at);
