@@ -5,8 +5,10 @@ use std::time::Duration;
 /// A process's CPU time and memory high-water mark at one moment.
 #[derive(Clone, Copy, Debug)]
 pub struct Usage {
-    /// `utime + stime` from `/proc/<pid>/stat`, in clock ticks; includes threads that already ended.
-    pub cpu_ticks: u64,
+    /// `utime` and `stime` from `/proc/<pid>/stat`: CPU time in user space and in the kernel, in clock
+    /// ticks; they include threads that already ended.
+    pub user_ticks: u64,
+    pub system_ticks: u64,
     /// The same from the scheduler's nanosecond counters in `/proc/<pid>/task/*/schedstat`; finer, but
     /// it misses threads that already ended.
     pub cpu_ns: u64,
@@ -22,7 +24,7 @@ impl Usage {
         let fields: Vec<&str> = after_name.split_whitespace().collect();
         // Fields 14 and 15 of proc(5) are utime and stime; `fields[0]` is field 3.
         let tick = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
-        let cpu_ticks = tick(14).unwrap_or(0) + tick(15).unwrap_or(0);
+        let (user_ticks, system_ticks) = (tick(14).unwrap_or(0), tick(15).unwrap_or(0));
 
         let mut cpu_ns = 0;
         for task in std::fs::read_dir(format!("/proc/{pid}/task"))?.flatten() {
@@ -44,7 +46,8 @@ impl Usage {
             .and_then(|kib| kib.parse().ok())
             .unwrap_or(0);
         Ok(Self {
-            cpu_ticks,
+            user_ticks,
+            system_ticks,
             cpu_ns,
             peak_rss_kib,
         })
