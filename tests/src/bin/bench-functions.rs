@@ -276,18 +276,18 @@ async fn measure(
     let api = RuntimeApi::start_for(name).await;
     let process = FunctionProcess::spawn(binary, &api, chat.settings(counter.url()));
     first_message_at(&api, &chat, sample).await?;
-    let warm = warm(&api, process.id(), &sample.event, options, delivered).await?;
+    let function_turn = Turn {
+        api: &api,
+        pid: process.id(),
+        check: delivered,
+    };
+    let warm = warm(function_turn, &sample.event, options).await?;
 
     let (floor_api, floor_process) = start_floor(floor, &sample.event).await?;
     let floor_turn = Turn {
         api: &floor_api,
         pid: floor_process.id(),
         check: answered,
-    };
-    let function_turn = Turn {
-        api: &api,
-        pid: process.id(),
-        check: delivered,
     };
     let handler_us = median_share(floor_turn, function_turn, &sample.event, options).await?;
     Ok(Row {
@@ -309,11 +309,16 @@ struct Turn<'a> {
 }
 
 impl Turn<'_> {
+    /// One invocation, whose answer must pass the check.
+    async fn invoke(self, event: &Value) -> Result<(), String> {
+        (self.check)(self.api.invoke(event.clone(), INVOKE_TIMEOUT).await)
+    }
+
     /// The scheduler's CPU nanoseconds of the process over `events` invocations.
     async fn cpu_ns_over(self, event: &Value, events: usize) -> Result<u64, String> {
         let before = usage(self.pid)?;
         for _ in 0..events {
-            (self.check)(self.api.invoke(event.clone(), INVOKE_TIMEOUT).await)?;
+            self.invoke(event).await?;
         }
         Ok(usage(self.pid)?.cpu_ns.saturating_sub(before.cpu_ns))
     }
@@ -322,7 +327,7 @@ impl Turn<'_> {
 /// How much more CPU per event `subject` takes than `base` (µs): the median of `ROUNDS` rounds in which
 /// both take turns, `base` first in even rounds and second in odd ones: with the same order in every
 /// round, two copies of `floor-function` came out 4 to 33 µs apart, the later one dearer; in both
-/// orders, −4 to +1 µs. `base` is a process just started: it first gets a round's worth of events, as
+/// orders, −4 to +3 µs. `base` is a process just started: it first gets a round's worth of events, as
 /// `subject` has had its warm ones, since a new process's first events still touch fresh memory.
 async fn median_share(
     base: Turn<'_>,
@@ -354,21 +359,16 @@ async fn measure_floor(
     event: &Value,
     options: &Options,
 ) -> Result<(Warm, f64), String> {
-    let (api, process) = start_floor(binary, event).await?;
-    let warm = warm(&api, process.id(), event, options, answered).await?;
-    let (second_api, second) = start_floor(binary, event).await?;
     let turn = |api, pid| Turn {
         api,
         pid,
         check: answered,
     };
-    let error_us = median_share(
-        turn(&second_api, second.id()),
-        turn(&api, process.id()),
-        event,
-        options,
-    )
-    .await?;
+    let (api, process) = start_floor(binary, event).await?;
+    let first = turn(&api, process.id());
+    let warm = warm(first, event, options).await?;
+    let (second_api, second) = start_floor(binary, event).await?;
+    let error_us = median_share(turn(&second_api, second.id()), first, event, options).await?;
     Ok((warm, error_us))
 }
 
@@ -384,25 +384,19 @@ async fn start_floor(
 }
 
 /// Warms a process that has handled one event up, then counts its CPU over `options.events` more.
-async fn warm(
-    api: &RuntimeApi,
-    pid: u32,
-    event: &Value,
-    options: &Options,
-    check: fn(Invocation) -> Result<(), String>,
-) -> Result<Warm, String> {
+async fn warm(turn: Turn<'_>, event: &Value, options: &Options) -> Result<Warm, String> {
     for _ in 0..WARM_UP_EVENTS {
-        check(api.invoke(event.clone(), INVOKE_TIMEOUT).await)?;
+        turn.invoke(event).await?;
     }
-    let before = usage(pid)?;
+    let before = usage(turn.pid)?;
     let mut rss_kib = 0;
     for handled in WARM_UP_EVENTS + 1..WARM_UP_EVENTS + 1 + options.events {
         if handled == RSS_EVENTS {
-            rss_kib = usage(pid)?.peak_rss_kib;
+            rss_kib = usage(turn.pid)?.peak_rss_kib;
         }
-        check(api.invoke(event.clone(), INVOKE_TIMEOUT).await)?;
+        turn.invoke(event).await?;
     }
-    let after = usage(pid)?;
+    let after = usage(turn.pid)?;
     Ok(Warm {
         events: options.events,
         user_ticks: after.user_ticks - before.user_ticks,
@@ -566,11 +560,11 @@ fn report(
         "\nCold start: medians (min–max) over {} starts, spawn → first GET /next (ready) and → message \
          received by the Slack stand-in (invoked right away); cold CPU: the process's CPU time by then \
          (scheduler's ns counters, median). CPU / warm event: utime+stime over {} warm events (clock tick \
-         {} ms) and, in brackets, the scheduler's ns counters; user / kernel: utime and stime; handler: the scheduler's ns less those of \
-         floor-function (the same wiring answering at once) over {ROUNDS} alternating rounds of {} events \
-         each, median; in the floor's row, the same between floor-function and a second one, which \
-         should be 0: the method's error in this run. RSS: VmHWM after {RSS_EVENTS} events, and its growth per \
-         1000 events after that.\n",
+         {} ms) and, in brackets, the scheduler's ns counters; user / kernel: utime and stime; handler: \
+         the scheduler's ns less those of floor-function (the same wiring answering at once) over \
+         {ROUNDS} alternating rounds of {} events each, median; in the floor's row, the same between \
+         floor-function and a second one, which should be 0: the method's error in this run. RSS: VmHWM \
+         after {RSS_EVENTS} events, and its growth per 1000 events after that.\n",
         options.cold_starts,
         options.events,
         tick.as_millis(),
