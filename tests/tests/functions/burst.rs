@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tests::Invocation;
+use standins::Invocation;
 use tokio::task::JoinSet;
 
-use crate::harness::*;
+use tests::*;
 
 const EVENTS: usize = 200;
 const CONTAINERS: usize = 4;

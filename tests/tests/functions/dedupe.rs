@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use tests::Invocation;
-use tests::slack::SlackChannel;
+use standins::Invocation;
+use standins::slack::SlackChannel;
 
-use crate::harness::*;
+use tests::*;
 
 /// An event for `api` on the production rack: it goes to `#production-deploys`.
 fn production_event(id: &str) -> serde_json::Value {
@@ -15,7 +15,7 @@ fn production_event(id: &str) -> serde_json::Value {
 
 /// The Slack routing of the harness, a literal token, and the deliveries table in `dedup`.
 fn slack_settings(
-    slack: &tests::SlackStandIn,
+    slack: &standins::SlackStandIn,
     dedup: &[(String, String)],
 ) -> Vec<(String, String)> {
     let settings = with(slack_env(slack), &[("NOTIFICATIONS_TOKEN", SLACK_TOKEN)]);
@@ -87,7 +87,7 @@ async fn discord_posts_carry_a_nonce_and_a_repeat_posts_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_a_failed_fallback_delivers_only_what_is_missing() {
-    let slack = tests::SlackStandIn::builder()
+    let slack = standins::SlackStandIn::builder()
         .token(SLACK_TOKEN)
         .channel(SlackChannel::public(GENERAL, "general"))
         .channel(SlackChannel::private_without_app(

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use shared::Category;
 
-use crate::harness::*;
+use tests::*;
 
 /// Where the README's routing sends an event: the owner of `web` or `billing`, else the rack's channel.
 fn expected_route(event: &Value) -> &'static str {
@@ -163,7 +163,7 @@ async fn every_event_reaches_its_place(provider: Provider) {
     }
 }
 
-use tests::slack::SlackUser;
+use standins::slack::SlackUser;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_on_slack() {

@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tests::Invocation;
-use tests::discord::DiscordFault;
-use tests::slack::SlackFault;
+use standins::Invocation;
+use standins::discord::DiscordFault;
+use standins::slack::SlackFault;
 
-use crate::harness::*;
+use tests::*;
 
-fn local_slack(slack: &tests::SlackStandIn) -> Vec<(String, String)> {
+fn local_slack(slack: &standins::SlackStandIn) -> Vec<(String, String)> {
     with(slack_env(slack), &[("NOTIFICATIONS_TOKEN", SLACK_TOKEN)])
 }
 
@@ -102,7 +102,7 @@ async fn a_wrong_discord_token_says_401_and_never_shows_the_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_token_parameter_is_named() {
     let slack = slack().await;
-    let moto = tests::MotoServer::start().await;
+    let moto = standins::MotoServer::start().await;
     let settings = with(local_slack(&slack), &[]);
     let settings: Vec<_> = settings
         .into_iter()

@@ -1,8 +1,6 @@
 //! The real function binaries, end to end: Runtime API, Slack and Discord stand-ins, and moto's SSM and
 //! DynamoDB.
 
-mod harness;
-
 mod burst;
 mod dedupe;
 mod every_event;

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tests::slack::SlackUser;
+use standins::slack::SlackUser;
 
-use crate::harness::*;
+use tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_catalog_wins_over_the_static_owners() {

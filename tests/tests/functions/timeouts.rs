@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use tests::Invocation;
+use standins::Invocation;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::harness::*;
+use tests::*;
 
 /// Short, so the test is quick; production's 30 s only make the requests' own timeouts longer.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,7 +39,7 @@ impl Drop for Silent {
 }
 
 /// Invokes with `TIMEOUT` and returns the error the function reported, and how long it took.
-async fn fails_in_time(function: &Function) -> (tests::ErrorBody, Duration) {
+async fn fails_in_time(function: &Function) -> (standins::ErrorBody, Duration) {
     let start = Instant::now();
     let event = variant("release-create.json", "ev-silent", &[("app", "api")]);
     let outcome = function.api.invoke(event, TIMEOUT).await;

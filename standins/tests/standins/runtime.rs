@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use tests::{FunctionProcess, Invocation, RuntimeApi, function_binary};
+use standins::{FunctionProcess, Invocation, RuntimeApi, function_binary};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture-function");
 const NO_ENV: [(&str, &str); 0] = [];

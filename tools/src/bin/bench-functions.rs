@@ -1,7 +1,7 @@
 //! `bench-functions`: cold start, time to first message, CPU per warm event, memory, connections opened and
 //! arm64 package size of the six release-built functions, printed as a markdown table.
 //!
-//! `cargo run --release -p tests --bin bench-functions -- [--events N] [--cold-starts N] [--no-package]
+//! `cargo run --release -p tools --bin bench-functions -- [--events N] [--cold-starts N] [--no-package]
 //! [--bin-dir DIR] [--instructions]`
 
 use std::fmt::Write as _;
@@ -14,14 +14,14 @@ use shared::Category;
 use shared::category::{Disposition, disposition};
 use shared::config::Provider;
 use shared::event::RackEvent;
-use tests::callgrind::{self, instructions_per_event};
-use tests::connections::ConnectionCounter;
-use tests::local::{Chat, Sample, command_line, function_name, load_samples, workspace_root};
-use tests::procfs::{Usage, clock_tick, machine};
-use tests::{FunctionProcess, Invocation, RuntimeApi};
+use standins::{FunctionProcess, Invocation, RuntimeApi};
+use tools::callgrind::{self, instructions_per_event};
+use tools::connections::ConnectionCounter;
+use tools::local::{Chat, Sample, command_line, function_name, load_samples, workspace_root};
+use tools::procfs::{Usage, clock_tick, machine};
 
 const USAGE: &str = "\
-usage: cargo run --release -p tests --bin bench-functions -- [--events N] [--cold-starts N] [--no-package]
+usage: cargo run --release -p tools --bin bench-functions -- [--events N] [--cold-starts N] [--no-package]
                                                               [--bin-dir DIR] [--instructions]
 
 Builds the six notify-* functions in release mode and runs each under a local Lambda Runtime API against a
@@ -135,7 +135,7 @@ fn main() -> ExitCode {
         functions.push((name, binary, sample));
     }
     eprintln!("bench-functions: building floor-function (release)");
-    let floor = match release_binary("tests", "floor-function") {
+    let floor = match release_binary("tools", "floor-function") {
         Ok(binary) => binary,
         Err(problem) => {
             eprintln!("bench-functions: {problem}");

@@ -5,8 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use tests::SlackStandIn;
-use tests::slack::{DEPLOYS_ID, GENERAL_ID, OWNER_EMAIL, OWNER_ID, QUIET_ID, SlackFault};
+use standins::SlackStandIn;
+use standins::slack::{DEPLOYS_ID, GENERAL_ID, OWNER_EMAIL, OWNER_ID, QUIET_ID, SlackFault};
 
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -99,7 +99,7 @@ async fn answers_come_in_slacks_order_with_the_message_echoed_last() {
 
 #[tokio::test]
 async fn hidden_and_archived_channels() {
-    use tests::slack::SlackChannel;
+    use standins::slack::SlackChannel;
     let slack = SlackStandIn::builder()
         .channel(SlackChannel::private_without_app("G0001", "secret"))
         .channel(SlackChannel::public("C0999", "old").archived())

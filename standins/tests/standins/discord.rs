@@ -5,8 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use tests::DiscordStandIn;
-use tests::discord::{
+use standins::DiscordStandIn;
+use standins::discord::{
     CHANNEL_ID, DiscordFault, DiscordRateLimit, HIDDEN_CHANNEL_ID, OWNER_USER_ID, QUIET_USER_ID,
 };
 
@@ -117,8 +117,8 @@ async fn accepted_messages_are_recorded_with_their_ids() {
 #[tokio::test]
 async fn unknown_hidden_and_read_only_channels() {
     let discord = DiscordStandIn::builder()
-        .channel(CHANNEL_ID, tests::discord::Access::ReadOnly)
-        .channel(HIDDEN_CHANNEL_ID, tests::discord::Access::Hidden)
+        .channel(CHANNEL_ID, standins::discord::Access::ReadOnly)
+        .channel(HIDDEN_CHANNEL_ID, standins::discord::Access::Hidden)
         .start()
         .await;
     let code = |answer: &Value| answer["code"].as_u64().unwrap();

@@ -9,14 +9,14 @@ use serde_json::Value;
 use shared::Category;
 use shared::config::Provider;
 
-use crate::discord::{Access, DiscordStandIn, OWNER_USER_ID};
-use crate::slack::{GENERAL_ID, SlackChannel, SlackStandIn, SlackUser};
+use standins::discord::{Access, DiscordStandIn, OWNER_USER_ID};
+use standins::slack::{GENERAL_ID, SlackChannel, SlackStandIn, SlackUser};
 
 /// The workspace root, where `events/` and `target/` live.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("tests/ sits in the workspace")
+        .expect("tools/ sits in the workspace")
         .to_path_buf()
 }
 
@@ -122,7 +122,7 @@ pub const CHANNELS: [Place; 4] = [
     Place {
         name: "general",
         slack_id: GENERAL_ID,
-        discord_id: crate::discord::CHANNEL_ID,
+        discord_id: standins::discord::CHANNEL_ID,
     },
     Place {
         name: "staging-deploys",

@@ -29,7 +29,7 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
 fn build(package: &str, bin: &str) -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("tests/ sits in the workspace")
+        .expect("standins/ sits in the workspace")
         .join("Cargo.toml");
     // No `--target`: a host build reuses what `cargo build` and `cargo test` already compiled in the
     // workspace's target dir, where a `--target` build would compile every dependency again.

@@ -1,7 +1,7 @@
 //! `preview`: runs the six real function binaries on this machine against local Slack and Discord stand-ins,
 //! feeds them the sample events and shows what each one posted, where, and why.
 //!
-//! `cargo run -p tests --bin preview -- [--provider slack|discord|both] [--json] [EVENT.json …]`
+//! `cargo run -p tools --bin preview -- [--provider slack|discord|both] [--json] [EVENT.json …]`
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -11,11 +11,11 @@ use std::time::Duration;
 use serde_json::Value;
 use shared::Category;
 use shared::config::Provider;
-use tests::local::{Chat, Message, Sample, command_line, function_name, load_samples};
-use tests::{FunctionProcess, Invocation, RuntimeApi, function_binary};
+use standins::{FunctionProcess, Invocation, RuntimeApi, function_binary};
+use tools::local::{Chat, Message, Sample, command_line, function_name, load_samples};
 
 const USAGE: &str = "\
-usage: cargo run -p tests --bin preview -- [--provider slack|discord|both] [--json] [EVENT.json ...]
+usage: cargo run -p tools --bin preview -- [--provider slack|discord|both] [--json] [EVENT.json ...]
 
 Runs the six notify-* functions under a local Lambda Runtime API against local Slack and Discord
 stand-ins (no AWS account, no chat token) and invokes each with the sample events of its category

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{FunctionProcess, Invocation, RuntimeApi};
+use standins::{FunctionProcess, Invocation, RuntimeApi};
 
 /// Under callgrind a process runs about a hundred times slower, and valgrind itself takes seconds to start.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);

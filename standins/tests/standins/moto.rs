@@ -2,7 +2,7 @@
 
 use std::net::TcpStream;
 
-use tests::MotoServer;
+use standins::MotoServer;
 
 #[tokio::test]
 async fn secure_parameters_round_trip_and_drop_stops_the_server() {

@@ -1,0 +1,14 @@
+//! Local stand-ins for everything a rack-notifications function talks to, shared by the tests and tools.
+
+mod capture;
+pub mod discord;
+pub mod moto;
+pub mod runtime;
+mod serve;
+pub mod slack;
+mod tally;
+
+pub use discord::{DiscordFault, DiscordPosted, DiscordStandIn};
+pub use moto::MotoServer;
+pub use runtime::{ErrorBody, FunctionProcess, Invocation, RuntimeApi, function_binary};
+pub use slack::{Posted, SlackFault, SlackStandIn};
