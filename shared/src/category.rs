@@ -82,7 +82,7 @@ pub enum Disposition {
     Skip(&'static str),
 }
 
-pub fn disposition(event: &RackEvent<'_>) -> Disposition {
+pub fn disposition(event: &RackEvent) -> Disposition {
     if is_audit_only(&event.action) {
         Disposition::Skip("audit-only event")
     } else if event.action == "build:create" && event.status == Status::Success {

@@ -1,59 +1,49 @@
 //! Settings from the environment, read once at start; every error names the variable and the place.
 
 use std::collections::HashMap;
-use std::fmt;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::route::{Destination, Routes};
+use crate::deliver::Transports;
+use crate::destination::{Destination, Provider};
+use crate::routing::{Context, RoutesSource, RoutingDocument, SeedRoutes};
+use crate::secret::{Secret, SecretSource};
 
 pub const PROVIDER: &str = "NOTIFICATIONS_PROVIDER";
 pub const TOKEN_PARAMETER: &str = "NOTIFICATIONS_TOKEN_PARAMETER";
 pub const TOKEN: &str = "NOTIFICATIONS_TOKEN";
+pub const SLACK_TOKEN_PARAMETER: &str = "NOTIFICATIONS_SLACK_TOKEN_PARAMETER";
+pub const DISCORD_TOKEN_PARAMETER: &str = "NOTIFICATIONS_DISCORD_TOKEN_PARAMETER";
 pub const DEFAULT_CHANNEL: &str = "NOTIFICATIONS_DEFAULT_CHANNEL";
 pub const CHANNEL_MAPPING: &str = "NOTIFICATIONS_CHANNEL_MAPPING";
 pub const OWNER_MAPPING: &str = "NOTIFICATIONS_OWNER_MAPPING";
 pub const CATALOG_PATH: &str = "NOTIFICATIONS_CATALOG_PATH";
 pub const DEDUP_TABLE: &str = "NOTIFICATIONS_DEDUP_TABLE";
+pub const ROUTES: &str = "NOTIFICATIONS_ROUTES";
+pub const ROUTES_PARAMETER: &str = "NOTIFICATIONS_ROUTES_PARAMETER";
+pub const WEBHOOK_PATH: &str = "NOTIFICATIONS_WEBHOOK_PATH";
 pub const SLACK_API_URL: &str = "SLACK_API_URL";
 pub const DISCORD_API_URL: &str = "DISCORD_API_URL";
 
 const SLACK_API_DEFAULT: &str = "https://slack.com/api";
 const DISCORD_API_DEFAULT: &str = "https://discord.com/api/v10";
+/// A token refused by the provider is read again at once: refusals are rare and a rotation must show.
+const TOKEN_REFRESH: Duration = Duration::ZERO;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    Slack,
-    Discord,
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Slack => "Slack",
-            Self::Discord => "Discord",
-        })
-    }
-}
-
-/// Where the bot token comes from. The token itself is never printed (`SecretString`'s `Debug` hides it).
-#[derive(Debug, Clone)]
-pub enum TokenSource {
-    Parameter(String),
-    Literal(SecretString),
-}
-
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Config {
+    /// The provider of destinations written without one: the seed's settings.
     pub provider: Provider,
-    pub token: TokenSource,
-    pub routes: Routes,
+    pub tokens: HashMap<Provider, SecretSource>,
+    pub seed: SeedRoutes,
+    pub routes: RoutesSource,
     /// SSM path under which `<path>/<app>/owner-im` holds an app's owner.
     pub catalog_path: Option<String>,
-    /// DynamoDB table recording deliveries, so a repeated event posts nothing new; unset: no deduplication.
+    /// DynamoDB table of deliveries and channel schedules; unset: kept in memory, per container.
     pub dedup_table: Option<String>,
-    /// The chosen provider's API base URL, without a trailing slash.
-    pub api_url: String,
+    pub slack_url: String,
+    pub discord_url: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -65,6 +55,13 @@ pub enum ConfigError {
     },
     #[error("{var}: {problem}")]
     Invalid { var: &'static str, problem: String },
+}
+
+fn invalid(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        problem: problem.into(),
+    }
 }
 
 impl Config {
@@ -79,17 +76,9 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let invalid = |var: &'static str, problem: String| ConfigError::Invalid { var, problem };
-
-        let provider = match get(PROVIDER).as_deref() {
-            Some(p) if p.eq_ignore_ascii_case("slack") => Provider::Slack,
-            Some(p) if p.eq_ignore_ascii_case("discord") => Provider::Discord,
-            Some(other) => {
-                return Err(invalid(
-                    PROVIDER,
-                    format!("`{other}` is not `slack` or `discord`"),
-                ));
-            }
+        let provider = match get(PROVIDER) {
+            Some(raw) => Provider::parse(&raw)
+                .ok_or_else(|| invalid(PROVIDER, format!("`{raw}` is not `slack` or `discord`")))?,
             None => {
                 return Err(ConfigError::Missing {
                     var: PROVIDER,
@@ -97,37 +86,51 @@ impl Config {
                 });
             }
         };
-        let token = match (
-            get(TOKEN_PARAMETER),
-            var(TOKEN).filter(|t| !t.trim().is_empty()),
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    TOKEN_PARAMETER,
-                    format!("set either it or {TOKEN} (local runs only), not both"),
-                ));
-            }
-            (Some(name), None) => TokenSource::Parameter(name),
-            (None, Some(token)) => {
-                TokenSource::Literal(SecretString::from(token.trim().to_owned()))
-            }
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    var: TOKEN_PARAMETER,
-                    hint: "name the SSM SecureString parameter holding the bot token",
-                });
-            }
-        };
+        let tokens = tokens(provider, &get)?;
         let default = get(DEFAULT_CHANNEL).ok_or(ConfigError::Missing {
             var: DEFAULT_CHANNEL,
             hint: "name the channel that gets every notification not routed elsewhere",
         })?;
-        let default =
-            Destination::parse(&default, provider).map_err(|p| invalid(DEFAULT_CHANNEL, p))?;
-        let routes = Routes {
+        let default = Destination::parse(&default, Some(provider))
+            .map_err(|problem| invalid(DEFAULT_CHANNEL, problem))?;
+        let seed = SeedRoutes {
             default,
             environments: mapping(CHANNEL_MAPPING, get(CHANNEL_MAPPING), provider)?,
             owners: mapping(OWNER_MAPPING, get(OWNER_MAPPING), provider)?,
+        };
+        let seeded = std::iter::once((DEFAULT_CHANNEL, &seed.default))
+            .chain(seed.environments.values().map(|d| (CHANNEL_MAPPING, d)))
+            .chain(seed.owners.values().map(|d| (OWNER_MAPPING, d)));
+        for (var, destination) in seeded {
+            let webhook = matches!(destination.place, crate::destination::Place::Webhook(_));
+            if !webhook && !tokens.contains_key(&destination.provider) {
+                return Err(invalid(
+                    var,
+                    format!("`{destination}` is on {}, and the stack has no {} bot token", destination.provider, destination.provider),
+                ));
+            }
+        }
+        let webhook_path = match get(WEBHOOK_PATH) {
+            Some(path) if !path.starts_with('/') => {
+                return Err(invalid(WEBHOOK_PATH, format!("`{path}` is not an SSM path (it must start with `/`)")));
+            }
+            path => path.map(|p| p.trim_end_matches('/').to_owned()),
+        };
+        let context = Context {
+            default_provider: provider,
+            tokens: tokens.keys().copied().collect(),
+            webhook_path,
+        };
+        let routes = match (get(ROUTES), get(ROUTES_PARAMETER)) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(ROUTES, format!("set either it or {ROUTES_PARAMETER}, not both")));
+            }
+            (Some(text), None) => RoutesSource::Fixed(std::sync::Arc::new(
+                RoutingDocument::parse(&text, ROUTES, &context)
+                    .map_err(|error| invalid(ROUTES, error.problem))?,
+            )),
+            (None, Some(name)) => RoutesSource::parameter(name, context),
+            (None, None) => RoutesSource::None,
         };
         let catalog_path = match get(CATALOG_PATH) {
             Some(path) if !path.starts_with('/') => {
@@ -150,28 +153,87 @@ impl Config {
             }
             table => table,
         };
-        let (url_var, url_default) = match provider {
-            Provider::Slack => (SLACK_API_URL, SLACK_API_DEFAULT),
-            Provider::Discord => (DISCORD_API_URL, DISCORD_API_DEFAULT),
-        };
-        let api_url = get(url_var).unwrap_or_else(|| url_default.to_owned());
-        match reqwest::Url::parse(&api_url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
-            _ => {
-                return Err(invalid(
-                    url_var,
-                    format!("`{api_url}` is not an http(s) URL"),
-                ));
-            }
-        }
         Ok(Self {
             provider,
-            token,
+            tokens,
+            seed,
             routes,
             catalog_path,
             dedup_table,
-            api_url: api_url.trim_end_matches('/').to_owned(),
+            slack_url: api_url(SLACK_API_URL, get(SLACK_API_URL), SLACK_API_DEFAULT)?,
+            discord_url: api_url(DISCORD_API_URL, get(DISCORD_API_URL), DISCORD_API_DEFAULT)?,
         })
+    }
+
+    /// What the transports need: the API URLs and a secret per provider's token.
+    pub fn transports(&self) -> Transports {
+        let token = |provider| {
+            self.tokens
+                .get(&provider)
+                .map(|source| Secret::new("bot token", source.clone(), TOKEN_REFRESH))
+        };
+        Transports {
+            slack_url: self.slack_url.clone(),
+            discord_url: self.discord_url.clone(),
+            slack_token: token(Provider::Slack),
+            discord_token: token(Provider::Discord),
+        }
+    }
+}
+
+/// The seed's token (`NOTIFICATIONS_TOKEN_PARAMETER`, or `NOTIFICATIONS_TOKEN` for local runs) is the
+/// default provider's; `NOTIFICATIONS_<PROVIDER>_TOKEN_PARAMETER` names one per provider for stacks that
+/// post to both.
+fn tokens(
+    provider: Provider,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<HashMap<Provider, SecretSource>, ConfigError> {
+    let mut tokens = HashMap::new();
+    match (get(TOKEN_PARAMETER), get(TOKEN)) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                TOKEN_PARAMETER,
+                format!("set either it or {TOKEN} (local runs only), not both"),
+            ));
+        }
+        (Some(name), None) => {
+            tokens.insert(provider, SecretSource::Parameter(name));
+        }
+        (None, Some(token)) => {
+            tokens.insert(provider, SecretSource::Literal(SecretString::from(token)));
+        }
+        (None, None) => {}
+    }
+    for (each, var) in [
+        (Provider::Slack, SLACK_TOKEN_PARAMETER),
+        (Provider::Discord, DISCORD_TOKEN_PARAMETER),
+    ] {
+        if let Some(name) = get(var) {
+            if tokens.contains_key(&each) {
+                return Err(invalid(
+                    var,
+                    format!("{TOKEN_PARAMETER} already names the {each} token (NOTIFICATIONS_PROVIDER is `{}`); set one of them", provider.key()),
+                ));
+            }
+            tokens.insert(each, SecretSource::Parameter(name));
+        }
+    }
+    if !tokens.contains_key(&provider) {
+        return Err(ConfigError::Missing {
+            var: TOKEN_PARAMETER,
+            hint: "name the SSM SecureString parameter holding the bot token",
+        });
+    }
+    Ok(tokens)
+}
+
+fn api_url(var: &'static str, raw: Option<String>, default: &str) -> Result<String, ConfigError> {
+    let url = raw.unwrap_or_else(|| default.to_owned());
+    match reqwest::Url::parse(&url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(invalid(var, format!("`{url}` is not an http(s) URL"))),
     }
 }
 
@@ -202,10 +264,7 @@ fn mapping(
         if item.is_empty() {
             continue;
         }
-        let problem = |what: String| ConfigError::Invalid {
-            var,
-            problem: format!("item {} (`{item}`) {what}", index + 1),
-        };
+        let problem = |what: String| invalid(var, format!("item {} (`{item}`) {what}", index + 1));
         let (key, value) = item
             .split_once('=')
             .ok_or_else(|| problem("has no `=`".into()))?;
@@ -213,7 +272,7 @@ fn mapping(
         if key.is_empty() {
             return Err(problem("has nothing before `=`".into()));
         }
-        let destination = Destination::parse(value, provider).map_err(problem)?;
+        let destination = Destination::parse(value, Some(provider)).map_err(problem)?;
         if map.insert(key.to_owned(), destination).is_some() {
             return Err(problem(format!("repeats `{key}`")));
         }
@@ -222,128 +281,4 @@ fn mapping(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use secrecy::ExposeSecret;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_vars(|name| vars.get(name).cloned())
-    }
-
-    const BASE: [(&str, &str); 3] = [
-        (PROVIDER, "slack"),
-        (TOKEN_PARAMETER, "/rack-notifications/token"),
-        (DEFAULT_CHANNEL, "#general"),
-    ];
-
-    #[test]
-    fn reads_a_full_configuration() {
-        let mut vars = BASE.to_vec();
-        vars.push((
-            CHANNEL_MAPPING,
-            " staging=staging-deploys , production=#production-deploys,",
-        ));
-        vars.push((OWNER_MAPPING, "web=#web-team,billing=@U0123ABC"));
-        vars.push((CATALOG_PATH, "/catalog/"));
-        vars.push((DEDUP_TABLE, " rack-notifications-deliveries "));
-        vars.push((SLACK_API_URL, "http://127.0.0.1:9000/api/"));
-        let config = config(&vars).unwrap();
-        assert_eq!(
-            config.routes.environments["production"],
-            Destination::Channel("production-deploys".into())
-        );
-        assert_eq!(
-            config.routes.owners["billing"],
-            Destination::User("U0123ABC".into())
-        );
-        assert_eq!(config.catalog_path.as_deref(), Some("/catalog"));
-        assert_eq!(
-            config.dedup_table.as_deref(),
-            Some("rack-notifications-deliveries")
-        );
-        assert_eq!(config.api_url, "http://127.0.0.1:9000/api");
-    }
-
-    #[test]
-    fn errors_name_the_variable_and_the_place() {
-        let with = |extra: (&'static str, &'static str)| {
-            let mut vars: Vec<(&str, &str)> = BASE
-                .iter()
-                .copied()
-                .filter(|(k, _)| *k != extra.0)
-                .collect();
-            vars.push(extra);
-            config(&vars).unwrap_err().to_string()
-        };
-        assert_eq!(
-            with((CHANNEL_MAPPING, "staging=a, production")),
-            "NOTIFICATIONS_CHANNEL_MAPPING: item 2 (`production`) has no `=`"
-        );
-        assert_eq!(
-            with((PROVIDER, "teams")),
-            "NOTIFICATIONS_PROVIDER: `teams` is not `slack` or `discord`"
-        );
-        assert!(with((OWNER_MAPPING, "web=@bob")).starts_with(
-            "NOTIFICATIONS_OWNER_MAPPING: item 1 (`web=@bob`) `@bob` is not a Slack user id"
-        ));
-        assert_eq!(
-            with((SLACK_API_URL, "ftp://x")),
-            "SLACK_API_URL: `ftp://x` is not an http(s) URL"
-        );
-        assert!(with((CATALOG_PATH, "catalog")).starts_with("NOTIFICATIONS_CATALOG_PATH:"));
-        assert!(
-            with((DEDUP_TABLE, "my table"))
-                .starts_with("NOTIFICATIONS_DEDUP_TABLE: `my table` is not a DynamoDB table name")
-        );
-        assert!(
-            with((DEDUP_TABLE, "arn:aws:s3:::bucket")).starts_with("NOTIFICATIONS_DEDUP_TABLE:")
-        );
-        let missing = config(&[(PROVIDER, "discord")]).unwrap_err().to_string();
-        assert!(
-            missing.starts_with("NOTIFICATIONS_TOKEN_PARAMETER is not set"),
-            "{missing}"
-        );
-    }
-
-    #[test]
-    fn the_dedup_table_is_optional_and_may_be_an_arn() {
-        assert_eq!(config(&BASE).unwrap().dedup_table, None);
-        let arn = "arn:aws:dynamodb:us-east-1:123456789012:table/rack-deliveries";
-        let mut vars = BASE.to_vec();
-        vars.push((DEDUP_TABLE, arn));
-        assert_eq!(config(&vars).unwrap().dedup_table.as_deref(), Some(arn));
-    }
-
-    #[test]
-    fn discord_needs_numeric_channels() {
-        let err = config(&[
-            (PROVIDER, "discord"),
-            (TOKEN, "t"),
-            (DEFAULT_CHANNEL, "general"),
-        ])
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("NOTIFICATIONS_DEFAULT_CHANNEL: `general` is not a Discord id")
-        );
-    }
-
-    #[test]
-    fn a_literal_token_never_shows() {
-        let config = config(&[
-            (PROVIDER, "slack"),
-            (TOKEN, "xoxb-secret"),
-            (DEFAULT_CHANNEL, "general"),
-        ])
-        .unwrap();
-        assert!(!format!("{config:?}").contains("xoxb-secret"));
-        match config.token {
-            TokenSource::Literal(token) => assert_eq!(token.expose_secret(), "xoxb-secret"),
-            TokenSource::Parameter(_) => panic!("expected the literal token"),
-        }
-    }
-}
+mod tests;

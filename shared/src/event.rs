@@ -1,29 +1,26 @@
 //! The rack event inside an EventBridge envelope, parsed and checked without I/O.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
-use std::marker::PhantomData;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::Value;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
-/// The id of an event whose envelope has none; such events are never deduplicated.
+/// The id of an event whose envelope has none.
 pub const NO_ID: &str = "(no id)";
 
-/// What a rack says happened, with the EventBridge id that names this delivery. Its text is borrowed
-/// from the invocation's payload where it can be.
+/// What a rack says happened, with the EventBridge id that names this delivery of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RackEvent<'a> {
-    pub id: Cow<'a, str>,
-    pub action: Cow<'a, str>,
+pub struct RackEvent {
+    pub id: String,
+    pub action: String,
     pub status: Status,
-    pub data: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    pub data: BTreeMap<String, String>,
     /// When it happened: the rack's `timestamp`, else the envelope's `time`.
     pub timestamp: Option<DateTime<Utc>>,
+    /// What identifies the rack's event however often it was delivered (see [`RackEvent::key`]).
+    key: Option<String>,
 }
 
 /// The rack's `status`; racks send `success` when they say nothing.
@@ -38,7 +35,7 @@ pub enum Status {
 }
 
 impl Status {
-    fn parse(raw: Option<&str>) -> Self {
+    pub fn parse(raw: Option<&str>) -> Self {
         match raw.map(str::trim) {
             None | Some("") | Some("success") => Self::Success,
             Some("error") | Some("failed") | Some("failure") => Self::Error,
@@ -69,144 +66,14 @@ pub struct EventError {
     pub problem: String,
 }
 
-/// The envelope as a well-formed event has it, read straight from the text without a JSON tree: the
-/// fields `EventBridgeEvent` requires, with the types it requires, so that both readings accept the same.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    id: Option<Text<'a>>,
-    time: Option<DateTime<Utc>>,
-    #[serde(borrow)]
-    detail: Detail<'a>,
-    // Checked, not kept: an envelope that `EventBridgeEvent` refuses must fail here too.
-    #[serde(rename = "version")]
-    _version: Option<AString>,
-    #[serde(rename = "detail-type")]
-    _detail_type: AString,
-    #[serde(rename = "source")]
-    _source: AString,
-    #[serde(rename = "account")]
-    _account: Option<AString>,
-    #[serde(rename = "region")]
-    _region: Option<AString>,
-    #[serde(rename = "resources")]
-    _resources: Option<Vec<AString>>,
-}
-
-/// The rack's payload as a well-formed event has it.
-#[derive(Deserialize)]
-struct Detail<'a> {
-    #[serde(borrow)]
-    action: Text<'a>,
-    #[serde(borrow)]
-    status: Option<Text<'a>>,
-    #[serde(borrow)]
-    data: Option<Data<'a>>,
-    #[serde(borrow)]
-    timestamp: Option<Text<'a>>,
-}
-
-/// A JSON string, borrowed from the payload's text unless it has escapes to undo. serde's own `Cow`
-/// copies every string that sits in an `Option` or a map.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Read;
-        impl<'de> Visitor<'de> for Read {
-            type Value = Cow<'de, str>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
-                Ok(Cow::Borrowed(text))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(text.to_owned()))
-            }
-            fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(text))
-            }
-        }
-        deserializer.deserialize_str(Read).map(Text)
-    }
-}
-
-/// `detail.data` read straight into the event's map, as the JSON tree reads it: a null value is dropped
-/// and a repeated key keeps its last value.
-struct Data<'a>(BTreeMap<Cow<'a, str>, Cow<'a, str>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Read<'a>(PhantomData<Data<'a>>);
-        impl<'de: 'a, 'a> Visitor<'de> for Read<'a> {
-            type Value = Data<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of strings")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut entries: M) -> Result<Data<'a>, M::Error> {
-                let mut data = BTreeMap::new();
-                while let Some(Text(key)) = entries.next_key()? {
-                    match entries.next_value::<Option<Text<'a>>>()? {
-                        Some(Text(value)) => data.insert(key, value),
-                        None => data.remove(&key),
-                    };
-                }
-                Ok(Data(data))
-            }
-        }
-        deserializer.deserialize_map(Read(PhantomData))
-    }
-}
-
-/// A JSON string, checked to be one and not kept.
-struct AString;
-
-impl<'de> Deserialize<'de> for AString {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Text::deserialize(deserializer).map(|_| AString)
-    }
-}
-
-/// `text` without its surrounding white space, still borrowed if it was.
-fn trimmed(text: Cow<'_, str>) -> Cow<'_, str> {
-    match text {
-        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
-        Cow::Owned(text) if text.trim().len() == text.len() => Cow::Owned(text),
-        Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
-    }
-}
-
-/// `value` trimmed, unless nothing is left of it: a blank data value counts as absent.
-fn non_blank(value: &str) -> Option<&str> {
-    Some(value.trim()).filter(|value| !value.is_empty())
-}
-
-impl<'a> RackEvent<'a> {
-    /// Reads an invocation's payload, the EventBridge event as JSON text. A well-formed event is read in
-    /// one typed pass that borrows its text; anything else is read again as a JSON tree by
-    /// [`Self::from_eventbridge`], which accepts the same events and says what is wrong with the others.
-    pub fn from_json(raw: &'a str) -> Result<Self, EventError> {
-        let typed = serde_json::from_str::<Envelope>(raw)
-            .ok()
-            .filter(|envelope| !envelope.detail.action.0.trim().is_empty());
-        let Some(envelope) = typed else {
-            let payload = serde_json::from_str(raw).map_err(|e| EventError {
-                event_id: NO_ID.to_owned(),
-                problem: format!("not JSON: {e}"),
-            })?;
-            return Self::from_eventbridge(payload);
-        };
-        let detail = envelope.detail;
-        Ok(Self {
-            id: envelope.id.map_or(Cow::Borrowed(NO_ID), |id| id.0),
-            action: trimmed(detail.action.0),
-            status: Status::parse(detail.status.as_ref().map(|status| &*status.0)),
-            data: detail.data.map(|data| data.0).unwrap_or_default(),
-            timestamp: parse_timestamp(detail.timestamp.as_ref().map(|ts| &*ts.0))
-                .or(envelope.time),
-        })
+impl RackEvent {
+    /// Reads an invocation's payload, the EventBridge event as JSON text.
+    pub fn from_json(raw: &str) -> Result<Self, EventError> {
+        let payload = serde_json::from_str(raw).map_err(|e| EventError {
+            event_id: NO_ID.to_owned(),
+            problem: format!("not JSON: {e}"),
+        })?;
+        Self::from_eventbridge(payload)
     }
 
     /// Reads an EventBridge event whose `detail` is the rack's payload `{action, status, data, timestamp}`.
@@ -228,7 +95,7 @@ impl<'a> RackEvent<'a> {
         }
         let envelope: EventBridgeEvent<Value> = serde_json::from_value(payload)
             .map_err(|e| fail(format!("not an EventBridge event: {e}")))?;
-        let mut detail = match envelope.detail {
+        let detail = match envelope.detail {
             Value::Object(detail) => detail,
             Value::Null => return Err(fail("has no `detail`".into())),
             other => {
@@ -238,59 +105,34 @@ impl<'a> RackEvent<'a> {
                 )));
             }
         };
-        let action = match detail.get("action") {
-            Some(Value::String(action)) if !action.trim().is_empty() => action.trim().to_owned(),
-            Some(Value::String(_)) => return Err(fail("`detail.action` is empty".into())),
-            None | Some(Value::Null) => return Err(fail("has no `detail.action`".into())),
-            Some(other) => {
-                return Err(fail(format!(
-                    "`detail.action` is {}, expected a string",
-                    kind_of(other)
-                )));
-            }
-        };
-        let status = match detail.get("status") {
-            None | Some(Value::Null) => Status::Success,
-            Some(Value::String(status)) => Status::parse(Some(status)),
-            Some(other) => {
-                return Err(fail(format!(
-                    "`detail.status` is {}, expected a string",
-                    kind_of(other)
-                )));
-            }
-        };
-        let data = match detail.remove("data") {
-            None | Some(Value::Null) => BTreeMap::new(),
-            Some(Value::Object(map)) => map
-                .into_iter()
-                .filter(|(_, value)| !value.is_null())
-                .map(|(key, value)| match value {
-                    Value::String(text) => Ok((key.into(), text.into())),
-                    other => Err(fail(format!(
-                        "`detail.data.{key}` is {}; rack data values are strings",
-                        kind_of(&other)
-                    ))),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(other) => {
-                return Err(fail(format!(
-                    "`detail.data` is {}, expected an object",
-                    kind_of(&other)
-                )));
-            }
-        };
-        let timestamp =
-            parse_timestamp(detail.get("timestamp").and_then(Value::as_str)).or(envelope.time);
+        let payload = Payload::read(&detail).map_err(|problem| fail(problem.in_field("detail")))?;
+        let key = payload.key();
+        let timestamp = payload
+            .timestamp
+            .as_deref()
+            .and_then(parse_timestamp)
+            .or(envelope.time);
         Ok(Self {
-            id: event_id.into(),
-            action: action.into(),
-            status,
-            data,
+            id: event_id,
+            action: payload.action.trim().to_owned(),
+            status: Status::parse(payload.status.as_deref()),
+            data: payload.data,
             timestamp,
+            key,
         })
     }
 
-    /// A non-blank data value.
+    /// What names this rack event in the delivery records: derived from the rack's payload (action,
+    /// status, timestamp and data), so that two deliveries of the same payload are one event however they
+    /// reached the bus; the EventBridge id for a payload without a timestamp, which could not tell two
+    /// events with the same data apart. `None` when neither exists: such an event is never deduplicated.
+    pub fn key(&self) -> Option<&str> {
+        self.key
+            .as_deref()
+            .or(Some(self.id.as_str()).filter(|id| !id.trim().is_empty() && *id != NO_ID))
+    }
+
+    /// A non-blank data value, trimmed.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.data.get(key).and_then(|value| non_blank(value))
     }
@@ -299,7 +141,7 @@ impl<'a> RackEvent<'a> {
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.data
             .iter()
-            .filter_map(|(key, value)| Some((&**key, non_blank(value)?)))
+            .filter_map(|(key, value)| Some((key.as_str(), non_blank(value)?)))
     }
 
     /// The rack's name, which is the environment.
@@ -318,9 +160,116 @@ impl<'a> RackEvent<'a> {
     }
 }
 
+/// The payload a rack sends, `{action, status, timestamp, data}`: the body of its webhook and the
+/// `detail` of its EventBridge event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    pub action: String,
+    pub status: Option<String>,
+    /// As sent: a rack event's identity uses the text, not its reading.
+    pub timestamp: Option<String>,
+    pub data: BTreeMap<String, String>,
+}
+
+/// What is wrong with a payload, and in which of its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayloadError {
+    Missing(&'static str),
+    Invalid { field: String, problem: String },
+}
+
+impl PayloadError {
+    fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The problem with its field named under `root` (`detail.data.count`).
+    pub fn in_field(&self, root: &str) -> String {
+        match self {
+            Self::Missing(field) => format!("has no `{root}.{field}`"),
+            Self::Invalid { field, problem } => format!("`{root}.{field}` {problem}"),
+        }
+    }
+}
+
+impl Payload {
+    /// Reads a payload's fields; `data` values must be strings (null ones are dropped).
+    pub fn read(payload: &Map<String, Value>) -> Result<Self, PayloadError> {
+        let action = match payload.get("action") {
+            Some(Value::String(action)) if !action.trim().is_empty() => action.clone(),
+            Some(Value::String(_)) => return Err(PayloadError::invalid("action", "is empty")),
+            None | Some(Value::Null) => return Err(PayloadError::Missing("action")),
+            Some(other) => {
+                return Err(PayloadError::invalid(
+                    "action",
+                    format!("is {}, expected a string", kind_of(other)),
+                ));
+            }
+        };
+        let text = |field: &str| match payload.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(other) => Err(PayloadError::invalid(
+                field,
+                format!("is {}, expected a string", kind_of(other)),
+            )),
+        };
+        let status = text("status")?;
+        let timestamp = match payload.get("timestamp") {
+            // Any other type is as good as no timestamp: the envelope's time stands in.
+            Some(Value::String(timestamp)) => Some(timestamp.clone()),
+            _ => None,
+        };
+        let data = match payload.get("data") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(map)) => map
+                .iter()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(key, value)| match value {
+                    Value::String(text) => Ok((key.clone(), text.clone())),
+                    other => Err(PayloadError::invalid(
+                        format!("data.{key}"),
+                        format!("is {}; rack data values are strings", kind_of(other)),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(PayloadError::invalid(
+                    "data",
+                    format!("is {}, expected an object", kind_of(other)),
+                ));
+            }
+        };
+        Ok(Self {
+            action,
+            status,
+            timestamp,
+            data,
+        })
+    }
+
+    /// A SHA-256 of the payload in a canonical form (its fields and data keys in order, as JSON), or
+    /// `None` without a timestamp. Whitespace and key order in the sent JSON do not change it.
+    pub fn key(&self) -> Option<String> {
+        let timestamp = self.timestamp.as_deref()?;
+        let canonical = serde_json::json!([self.action, self.status, timestamp, self.data]);
+        let digest = Sha256::digest(canonical.to_string().as_bytes());
+        Some(format!("rack-{}", hex::encode(&digest[..16])))
+    }
+}
+
+/// `value` trimmed, unless nothing is left of it: a blank data value counts as absent.
+fn non_blank(value: &str) -> Option<&str> {
+    Some(value.trim()).filter(|value| !value.is_empty())
+}
+
 /// The rack's RFC 3339 `timestamp`; one that does not parse is as good as none.
-fn parse_timestamp(raw: Option<&str>) -> Option<DateTime<Utc>> {
-    raw.and_then(|ts| DateTime::parse_from_rfc3339(ts).ok())
+pub fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .ok()
         .map(|ts| ts.with_timezone(&Utc))
 }
 
@@ -346,30 +295,8 @@ mod tests {
                "resources": [], "detail": detail})
     }
 
-    /// Reads `payload` from its text, as the functions do, and from the tree, and checks that they agree.
-    fn parse(payload: Value) -> Result<RackEvent<'static>, EventError> {
-        let text = payload.to_string();
-        let from_text = RackEvent::from_json(&text);
-        let from_tree = RackEvent::from_eventbridge(payload);
-        assert_eq!(
-            format!("{from_text:?}"),
-            format!("{from_tree:?}"),
-            "text and tree disagree"
-        );
-        from_tree
-    }
-
-    #[test]
-    fn a_repeated_data_key_keeps_its_last_value_as_in_the_tree() {
-        let text = r#"{"version": "0", "id": "ev-2", "source": "convox.rack", "detail-type": "x",
-            "account": "1", "time": "2026-11-22T18:43:48Z", "region": "us-east-1", "resources": [],
-            "detail": {"action": "app:create",
-                       "data": {"app": "web", "app": null, "rack": "a", "rack": "b", "x": null}}}"#;
-        let from_text = RackEvent::from_json(text).expect("an event");
-        let from_tree = RackEvent::from_eventbridge(serde_json::from_str(text).unwrap()).unwrap();
-        assert_eq!(from_text, from_tree);
-        assert_eq!(from_text.data.len(), 1);
-        assert_eq!(from_text.rack(), Some("b"));
+    fn parse(payload: Value) -> Result<RackEvent, EventError> {
+        RackEvent::from_json(&payload.to_string())
     }
 
     #[test]
@@ -385,27 +312,14 @@ mod tests {
     fn reads_a_promote() {
         let event = parse(envelope(json!({
             "action": "release:promote", "status": "error", "timestamp": "2026-11-22T18:43:48Z",
-            "data": {"rack": "production", "app": "web", "id": "R1", "message": "rollback"}
+            "data": {"rack": "production", "app": "web", "id": "R1", "message": "rollback", "x": null}
         })))
         .unwrap();
         assert_eq!(event.id, "ev-1");
         assert_eq!(event.status, Status::Error);
         assert_eq!(event.rack(), Some("production"));
         assert_eq!(event.app(), Some("web"));
-    }
-
-    #[test]
-    fn text_is_borrowed_from_the_payload_unless_it_has_escapes() {
-        let payload = envelope(json!({
-            "action": "release:promote",
-            "data": {"rack": "production", "message": "line one\nline \"two\""}
-        }))
-        .to_string();
-        let event = RackEvent::from_json(&payload).unwrap();
-        assert!(matches!(event.id, Cow::Borrowed("ev-1")));
-        assert!(matches!(event.action, Cow::Borrowed("release:promote")));
-        assert!(matches!(event.data["rack"], Cow::Borrowed("production")));
-        assert!(matches!(&event.data["message"], Cow::Owned(m) if m == "line one\nline \"two\""));
+        assert_eq!(event.data.len(), 4, "null values are dropped");
     }
 
     #[test]
@@ -420,15 +334,11 @@ mod tests {
             event.timestamp.unwrap().to_rfc3339(),
             "2026-11-22T18:43:48+00:00"
         );
-    }
-
-    #[test]
-    fn resource_name_is_not_an_app() {
-        let event = parse(envelope(json!({
+        let resource = parse(envelope(json!({
             "action": "resource:create", "data": {"rack": "staging", "name": "db"}
         })))
         .unwrap();
-        assert_eq!(event.app(), None);
+        assert_eq!(resource.app(), None);
     }
 
     #[test]
@@ -448,18 +358,17 @@ mod tests {
                 "event ev-1: `detail.data` is an array, expected an object",
             ),
             (
+                envelope(json!({"action": 7})),
+                "event ev-1: `detail.action` is a number, expected a string",
+            ),
+            (
                 json!("hello"),
                 "event (no id): expected an EventBridge event object, got a string",
             ),
         ];
         for (payload, expected) in cases {
-            let error = parse(payload).unwrap_err();
-            assert_eq!(error.to_string(), expected);
+            assert_eq!(parse(payload).unwrap_err().to_string(), expected);
         }
-    }
-
-    #[test]
-    fn a_missing_envelope_field_is_named() {
         let error = parse(json!({"id": "ev-2", "detail": {"action": "a"}})).unwrap_err();
         assert!(
             error
@@ -467,5 +376,48 @@ mod tests {
                 .starts_with("event ev-2: not an EventBridge event: missing field"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_same_payload_is_one_event_whatever_its_envelope_or_layout() {
+        let detail = json!({"action": "release:promote", "status": "success",
+            "timestamp": "2026-11-22T18:43:48Z", "data": {"rack": "production", "app": "web"}});
+        let first = parse(envelope(detail.clone())).unwrap();
+        let mut again = envelope(json!({"data": {"app": "web", "rack": "production"},
+            "timestamp": "2026-11-22T18:43:48Z", "status": "success", "action": "release:promote"}));
+        again["id"] = "another-eventbridge-id".into();
+        let again = parse(again).unwrap();
+        assert_eq!(first.key(), again.key());
+        assert!(first.key().unwrap().starts_with("rack-"));
+
+        let mut other = detail.clone();
+        other["data"]["app"] = "api".into();
+        assert_ne!(parse(envelope(other)).unwrap().key(), first.key());
+        let mut later = detail;
+        later["timestamp"] = "2026-11-22T18:43:49Z".into();
+        assert_ne!(parse(envelope(later)).unwrap().key(), first.key());
+    }
+
+    #[test]
+    fn without_a_timestamp_the_eventbridge_id_names_the_event() {
+        let event = parse(envelope(json!({"action": "app:create"}))).unwrap();
+        assert_eq!(event.key(), Some("ev-1"));
+        let mut anonymous = envelope(json!({"action": "app:create"}));
+        anonymous.as_object_mut().unwrap().remove("id");
+        assert_eq!(parse(anonymous).unwrap().key(), None);
+    }
+
+    #[test]
+    fn any_timestamp_text_is_read_or_ignored_never_refused() {
+        for (raw, year) in [
+            ("0001-01-01T00:00:00Z", Some(1)),
+            ("9999-12-31T23:59:59Z", Some(9999)),
+            ("yesterday", None),
+        ] {
+            let event = parse(envelope(json!({"action": "app:create", "timestamp": raw}))).unwrap();
+            use chrono::Datelike;
+            let got = event.timestamp.map(|t| t.year());
+            assert_eq!(got, year.or(Some(2026)), "{raw}: the envelope's time stands in");
+        }
     }
 }

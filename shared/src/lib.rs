@@ -1,24 +1,33 @@
 //! Rack notifications: rack events from EventBridge to Slack and Discord messages.
 //!
-//! Parsing ([`event`]), routing ([`route`]) and rendering ([`notification`], [`render`]) are pure;
-//! delivery ([`deliver`]) sits behind the [`deliver::Messenger`] trait, made idempotent by [`dedupe`] when a
-//! DynamoDB table is configured; [`Notifier`] ties them together.
+//! Parsing ([`event`]), routing ([`routing`]) and rendering ([`notification`], [`render`]) are pure.
+//! Each kind of I/O sits behind a small trait with a real and an in-memory implementation: chat delivery
+//! ([`deliver::Messenger`]), the delivery records and channel schedules ([`ledger`]), parameters
+//! ([`params::Parameters`]). [`once`] holds the exactly-once protocol, and [`Notifier`] ties an
+//! invocation together.
 
 pub mod aws;
+pub mod cache;
+pub mod catalog;
 pub mod category;
 pub mod config;
-pub mod dedupe;
+pub mod deadline;
 pub mod deliver;
+pub mod destination;
 pub mod event;
+pub mod ledger;
+pub mod metrics;
 pub mod notification;
 mod notifier;
+pub mod once;
+pub mod params;
 pub mod render;
-pub mod route;
-pub mod ssm;
+pub mod routing;
+pub mod secret;
 pub mod text;
 
 pub use category::Category;
 /// The functions' global allocator. glibc's malloc keeps only seven freed blocks of a size at hand, and
-/// an invocation frees dozens of a size at once: the rest took its slow path (README, Benchmarks).
+/// an invocation frees dozens of a size at once: the rest took its slow path (docs/benchmarks.md).
 pub use mimalloc::MiMalloc as Allocator;
 pub use notifier::{Delivered, Notifier, NotifyError, Report, StartError};

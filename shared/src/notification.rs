@@ -101,7 +101,7 @@ const LABELS: &[(&str, &str)] = &[
 const CODE_KEYS: &[&str] = &["recovery_command", "manual_action_hint"];
 
 impl Notification {
-    pub fn from_event(event: &RackEvent<'_>) -> Self {
+    pub fn from_event(event: &RackEvent) -> Self {
         let tone = tone(event);
         Self {
             event_id: event.id.to_string(),
@@ -120,39 +120,22 @@ impl Notification {
 
     /// Rack, event and app in one line: what a push notification shows.
     pub fn title_line(&self) -> String {
-        self.line(0)
+        match &self.app {
+            Some(app) => format!("[{}] {}: {app}", self.rack, self.headline),
+            None => format!("[{}] {}", self.rack, self.headline),
+        }
     }
 
     /// The title line with the failure text: the fallback for clients that show no blocks.
     pub fn summary(&self) -> String {
-        let message = self.message.as_deref();
-        let mut line = self.line(message.map_or(0, |message| message.len() + 5));
-        if let Some(message) = message {
-            line.push_str(" — ");
-            line.push_str(message);
+        match &self.message {
+            Some(message) => format!("{} — {message}", self.title_line()),
+            None => self.title_line(),
         }
-        line
-    }
-
-    /// The title line in a string with room for `more` bytes; built piece by piece, as it is on every
-    /// event, where `format!` cost several times as much.
-    fn line(&self, more: usize) -> String {
-        let app = self.app.as_deref();
-        let room = self.rack.len() + self.headline.len() + app.map_or(0, str::len) + 5 + more;
-        let mut line = String::with_capacity(room);
-        line.push('[');
-        line.push_str(&self.rack);
-        line.push_str("] ");
-        line.push_str(&self.headline);
-        if let Some(app) = app {
-            line.push_str(": ");
-            line.push_str(app);
-        }
-        line
     }
 }
 
-fn fields(event: &RackEvent<'_>) -> Vec<Field> {
+fn fields(event: &RackEvent) -> Vec<Field> {
     let mut fields = Vec::new();
     let mut push = |label: String, key: &str, value: &str| {
         let style = if CODE_KEYS.contains(&key) {
@@ -182,23 +165,17 @@ fn fields(event: &RackEvent<'_>) -> Vec<Field> {
     if let Some(kind) = event.get("type") {
         push(type_label(event).into(), "type", kind);
     }
-    // One pass over the data, each key looked up once: looking every known key up in the data cost more
-    // than the rest of the rendering. Known keys are shown in the table's order, the rest in the data's.
-    let mut known = Vec::new();
-    let mut unknown = Vec::new();
-    for (key, value) in event.entries() {
-        if LEADING_FIELDS.contains(&key) || NOT_FIELDS.contains(&key) {
-            continue;
-        }
-        match LABELS.iter().position(|(k, _)| *k == key) {
-            Some(at) => known.push((at, key, value)),
-            None => unknown.push((key, value)),
+    // Known keys in the table's order, then the rest in the data's.
+    for (key, label) in LABELS {
+        if let Some(value) = event.get(key) {
+            push((*label).into(), key, value);
         }
     }
-    known.sort_unstable_by_key(|(at, ..)| *at);
-    for (at, key, value) in known {
-        push(LABELS[at].1.into(), key, value);
-    }
+    let unknown = event.entries().filter(|(key, _)| {
+        !LEADING_FIELDS.contains(key)
+            && !NOT_FIELDS.contains(key)
+            && !LABELS.iter().any(|(known, _)| known == key)
+    });
     for (key, value) in unknown {
         let label = humanize(key);
         let label = if label.is_empty() {
@@ -211,7 +188,7 @@ fn fields(event: &RackEvent<'_>) -> Vec<Field> {
     fields
 }
 
-fn id_label(event: &RackEvent<'_>) -> &'static str {
+fn id_label(event: &RackEvent) -> &'static str {
     if event.action.starts_with("build:") {
         "Build"
     } else if event.action.starts_with("release:") || event.action.starts_with("app:promote:") {
@@ -221,7 +198,7 @@ fn id_label(event: &RackEvent<'_>) -> &'static str {
     }
 }
 
-fn name_label(event: &RackEvent<'_>) -> &'static str {
+fn name_label(event: &RackEvent) -> &'static str {
     match event.action.split(':').next() {
         Some("resource") => "Resource",
         Some("workflow") => "Workflow",
@@ -230,7 +207,7 @@ fn name_label(event: &RackEvent<'_>) -> &'static str {
     }
 }
 
-fn type_label(event: &RackEvent<'_>) -> &'static str {
+fn type_label(event: &RackEvent) -> &'static str {
     match event.action.split(':').next() {
         Some("resource") => "Resource type",
         Some("system") | Some("rack") => "Instance type",
@@ -247,13 +224,13 @@ fn format_value(key: &str, value: &str) -> String {
         return value.to_owned();
     };
     if value.parse::<f64>().is_ok() {
-        [before, value, after].concat()
+        format!("{before}{value}{after}")
     } else {
         value.to_owned()
     }
 }
 
-fn tone(event: &RackEvent<'_>) -> Tone {
+fn tone(event: &RackEvent) -> Tone {
     let action = &*event.action;
     if event.status == Status::Error
         || matches!(
@@ -300,7 +277,7 @@ fn tone(event: &RackEvent<'_>) -> Tone {
 }
 
 /// The event in words; failures say so, whatever the event type.
-fn headline(event: &RackEvent<'_>) -> String {
+fn headline(event: &RackEvent) -> String {
     let specific = match (&*event.action, &event.status) {
         ("release:promote", Status::Start) => Some("Release promotion started"),
         ("release:promote", Status::Success) => Some("Release promoted"),
@@ -324,7 +301,7 @@ fn headline(event: &RackEvent<'_>) -> String {
     with_status(base, event)
 }
 
-fn workflow_headline(event: &RackEvent<'_>) -> String {
+fn workflow_headline(event: &RackEvent) -> String {
     let kind = match event.get("kind") {
         Some(kind) if kind.eq_ignore_ascii_case("deployment") => "Deployment workflow",
         Some(kind) if kind.eq_ignore_ascii_case("review") => "Review workflow",
@@ -339,7 +316,7 @@ fn workflow_headline(event: &RackEvent<'_>) -> String {
 }
 
 /// Adds the status to a description when the description alone would not tell it.
-fn with_status(base: String, event: &RackEvent<'_>) -> String {
+fn with_status(base: String, event: &RackEvent) -> String {
     match &event.status {
         Status::Success => base,
         Status::Error if base.contains("fail") => base,

@@ -1,37 +1,44 @@
-//! One invocation: parse, skip or route, render, deliver, with the default channel as the safety net.
+//! One invocation: parse, route, render, deliver exactly once per destination, with the default channel
+//! as the safety net.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use futures_util::future::join_all;
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use secrecy::SecretString;
 use serde::Serialize;
-use serde_json::value::RawValue;
-use tokio::time::Instant;
+use serde_json::Value;
 
 use crate::aws::Aws;
+use crate::catalog::OwnerCatalog;
 use crate::category::{Category, Disposition, disposition};
-use crate::config::{Config, ConfigError, Provider};
-use crate::dedupe::{Claim, Dedupe, DedupeError, RECORD_TIME, delivery_key};
-use crate::deliver::{
-    DeliveryError, HttpClientError, Messenger, ProviderMessenger, Receipt, Refusal,
-};
+use crate::config::{Config, ConfigError};
+use crate::deadline::Deadline;
+use crate::deliver::{DeliveryError, HttpClientError, Message, Messenger, ProviderMessenger, Refusal};
+use crate::destination::{Destination, Mention, Provider};
 use crate::event::{EventError, RackEvent};
+use crate::ledger::{AnyLedger, Claims, DynamoLedger, MemoryLedger, Owner};
+use crate::metrics::{self, Metric, count};
 use crate::notification::Notification;
-use crate::route::{Destination, Route, Routes, Rule};
-use crate::ssm::{OwnerCatalog, Ssm, SsmError, Token};
+use crate::once::{OnceError, Sent, deliver_once};
+use crate::params::{Parameters, Ssm};
+use crate::render::Form;
+use crate::routing::{self, Chosen, Routed, RoutesSource, SeedRoutes};
+
+/// A claim lasts until its holder's deadline plus this allowance for clocks that differ between hosts.
+const LEASE_SLACK: Duration = Duration::from_secs(5);
 
 /// Everything a function needs, built once per container and borrowed by every invocation.
 #[derive(Debug)]
-pub struct Notifier<M = ProviderMessenger> {
+pub struct Notifier<M = ProviderMessenger<Ssm, AnyLedger>, L = AnyLedger, P = Ssm> {
     category: Category,
     provider: Provider,
-    routes: Routes,
-    messenger: M,
-    token: Token,
+    seed: SeedRoutes,
+    routes: RoutesSource,
     catalog: Option<OwnerCatalog>,
-    ssm: Ssm,
-    dedupe: Option<Dedupe>,
+    messenger: M,
+    ledger: Arc<L>,
+    parameters: Arc<P>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,39 +49,36 @@ pub enum StartError {
     Http(#[from] HttpClientError),
 }
 
-/// Why an invocation failed; Lambda then retries it and, in the end, sends it to the dead-letter queue.
+/// Why an invocation failed; Lambda then retries it and, in the end, records it on the failure queue.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     #[error(transparent)]
     Event(#[from] EventError),
-    #[error("event {event_id}: cannot get the bot token: {source}")]
-    Token { event_id: String, source: SsmError },
     #[error("event {event_id}: delivery to {destination} failed: {source}")]
     Delivery {
         event_id: String,
         destination: Destination,
-        source: DeliveryError,
+        source: OnceError,
     },
-    /// Nothing was posted: without the table, a post could be a repeat.
+    /// Nothing was posted: the delivery records could not say whether it had been.
     #[error("event {event_id}: {source}")]
-    Dedupe {
-        event_id: String,
-        source: DedupeError,
-    },
+    Records { event_id: String, source: OnceError },
 }
 
 impl From<NotifyError> for Diagnostic {
     fn from(error: NotifyError) -> Self {
         let error_type = match &error {
             NotifyError::Event(_) => "InvalidEvent",
-            NotifyError::Token { .. } => "TokenUnavailable",
-            NotifyError::Delivery { source, .. } if source.is_retryable() => "DeliveryUnavailable",
-            NotifyError::Delivery { .. } => "DeliveryRefused",
-            NotifyError::Dedupe {
-                source: DedupeError::InProgress { .. },
+            NotifyError::Records {
+                source: OnceError::InProgress { .. },
                 ..
             } => "DeliveryInProgress",
-            NotifyError::Dedupe { .. } => "DeduplicationUnavailable",
+            NotifyError::Records { .. } => "DeduplicationUnavailable",
+            NotifyError::Delivery { source, .. } => match source {
+                OnceError::Post(DeliveryError::Credential { .. }) => "TokenUnavailable",
+                OnceError::Post(error) if error.is_retryable() => "DeliveryUnavailable",
+                _ => "DeliveryRefused",
+            },
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -89,86 +93,97 @@ pub struct Report {
     pub event_id: String,
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<&'static str>,
+    pub skipped: Option<String>,
+    /// The first destination's delivery.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivered: Option<Delivered>,
+    /// The other destinations' deliveries, when routes fan an event out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Delivered>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Delivered {
-    /// Where the message went, as configured (`#channel`, `@user`).
+    /// Where the message went, as configured (`#channel`, `@user`, `webhook /param`).
     pub destination: String,
-    pub rule: &'static str,
+    pub provider: &'static str,
+    pub rule: String,
     pub channel: String,
     pub message_id: String,
-    /// The destination the routes chose, when it failed and the default channel took the message.
+    /// The destination the routes chose, when it refused and the default channel took the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_from: Option<String>,
-    /// Skipped as a duplicate: an earlier invocation of this event already posted it, and `channel` and
-    /// `message_id` are that post's.
+    /// An earlier invocation of this event already posted it; `channel` and `message_id` are that post's.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub duplicate: bool,
 }
 
-/// A message that is in its destination, posted now or by an earlier invocation.
-struct Sent {
-    receipt: Receipt,
-    duplicate: bool,
-}
-
 impl Notifier {
-    /// Reads the settings and builds the HTTP client; AWS and the token wait for the first event that needs them.
-    /// A failure is logged here, in words, before `main` ends the process with it.
+    /// Reads the settings and builds the HTTP client; AWS and the tokens wait for the first event that
+    /// needs them. A failure is logged here, in words, before `main` ends the process with it.
     pub fn from_env(category: Category) -> Result<Self, StartError> {
         let start = || -> Result<Self, StartError> {
             let config = Config::from_env()?;
-            let messenger = ProviderMessenger::new(&config)?;
-            Ok(Self::new(category, config, messenger))
+            let aws = Arc::new(Aws::default());
+            let parameters = Arc::new(Ssm::new(aws.clone()));
+            let ledger = Arc::new(match &config.dedup_table {
+                Some(table) => AnyLedger::Dynamo(DynamoLedger::new(table.clone(), aws)),
+                None => AnyLedger::Memory(MemoryLedger::default()),
+            });
+            let messenger =
+                ProviderMessenger::new(config.transports(), parameters.clone(), ledger.clone())?;
+            Ok(Self::new(category, config, messenger, ledger, parameters))
         };
         start().inspect_err(|error| tracing::error!(%error, "cannot start"))
     }
 }
 
-impl<M: Messenger> Notifier<M> {
-    pub fn new(category: Category, config: Config, messenger: M) -> Self {
-        // One AWS configuration for SSM and DynamoDB, loaded when the first of them is needed.
-        let aws = Arc::new(Aws::default());
+impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
+    pub fn new(
+        category: Category,
+        config: Config,
+        messenger: M,
+        ledger: Arc<L>,
+        parameters: Arc<P>,
+    ) -> Self {
         Self {
             category,
             provider: config.provider,
+            seed: config.seed,
             routes: config.routes,
-            messenger,
-            token: Token::new(config.token),
             catalog: config.catalog_path.map(OwnerCatalog::new),
-            ssm: Ssm::new(aws.clone()),
-            dedupe: config.dedup_table.map(|table| Dedupe::new(table, aws)),
+            messenger,
+            ledger,
+            parameters,
         }
     }
 
-    /// The payload stays JSON text until the event is read: a tree of it would cost more than the rest of
-    /// the reading.
-    pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Report, NotifyError> {
-        // Lambda gives a wall-clock deadline; the retries measure time on the monotonic clock.
-        let left = event
-            .context
-            .deadline()
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
-        self.notify(event.payload.get(), Instant::now() + left)
-            .await
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Report, NotifyError> {
+        let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        // Boxed: the invocation's future nests the transports' and the AWS SDK's, a type too deep to lay
+        // out inside the runtime's own.
+        let result = Box::pin(self.notify(event.payload, &event.context.request_id, deadline)).await;
+        metrics::flush(&format!("notify-{}", self.category));
+        result
     }
 
-    pub async fn notify(&self, payload: &str, deadline: Instant) -> Result<Report, NotifyError> {
-        let event = RackEvent::from_json(payload)?;
+    pub async fn notify(
+        &self,
+        payload: Value,
+        request_id: &str,
+        deadline: Deadline,
+    ) -> Result<Report, NotifyError> {
+        let event = RackEvent::from_eventbridge(payload)?;
         let mut report = Report {
-            event_id: event.id.to_string(),
-            action: event.action.to_string(),
+            event_id: event.id.clone(),
+            action: event.action.clone(),
             skipped: None,
             delivered: None,
+            also: Vec::new(),
         };
         if let Disposition::Skip(reason) = disposition(&event) {
             tracing::info!(event_id = %event.id, action = %event.action, reason, "skipped: never posted");
-            report.skipped = Some(reason);
+            report.skipped = Some(reason.to_owned());
             return Ok(report);
         }
         if Category::of(&event.action) != Some(self.category) {
@@ -177,318 +192,166 @@ impl<M: Messenger> Notifier<M> {
                 "event outside this function's category: posting it anyway; check the EventBridge rules"
             );
         }
-        let route = self.route(&event).await;
-        let mut note = Notification::from_event(&event);
-        let token = self
-            .token
-            .get(&self.ssm)
-            .await
-            .map_err(|source| NotifyError::Token {
-                event_id: event.id.to_string(),
-                source,
-            })?;
-        let redirects = route.destination != self.routes.default;
-        let first = self
-            .deliver(
-                &event,
-                token,
-                &route.destination,
-                &note,
-                redirects,
-                deadline,
-            )
-            .await;
-        let (sent, destination, redirected_from) = match first {
-            Ok(sent) => (sent, route.destination, None),
-            Err(NotifyError::Delivery { source: error, .. })
-                if redirects && error.is_destination_problem() =>
-            {
-                tracing::warn!(
-                    event_id = %event.id, destination = %route.destination, rule = route.rule.name(), %error,
-                    "destination unusable; delivering to the default channel"
-                );
-                note.redirected_from = Some(format!(
-                    "Meant for {} ({} route), which {} refused: {error}",
-                    route.destination,
-                    route.rule.name(),
-                    self.provider
-                ));
-                let fallback = self.routes.default.clone();
-                let sent = self
-                    .deliver(&event, token, &fallback, &note, false, deadline)
-                    .await?;
-                (sent, fallback, Some(route.destination.to_string()))
+        let catalog_owner = self.catalog_owner(&event, deadline).await;
+        let document = self.routes.current(&*self.parameters, deadline).await;
+        let chosen = match routing::route(&event, &self.seed, document.as_deref(), catalog_owner.as_ref()) {
+            Routed::To(chosen) => chosen,
+            Routed::Dropped { route } => {
+                tracing::info!(event_id = %event.id, action = %event.action, route, "dropped by a route: never posted");
+                report.skipped = Some(format!("dropped by route {route}"));
+                return Ok(report);
             }
-            Err(error) => return Err(error),
         };
-        let Sent {
-            receipt: Receipt {
-                channel,
-                message_id,
-            },
-            duplicate,
-        } = sent;
-        if duplicate {
-            tracing::info!(event_id = %event.id, action = %event.action, %destination, %channel, %message_id, "already delivered by an earlier invocation; posted nothing");
-        } else {
-            tracing::info!(event_id = %event.id, action = %event.action, %destination, rule = route.rule.name(), %channel, "delivered");
+        let note = Notification::from_event(&event);
+        let owner = Owner {
+            id: request_id.to_owned(),
+            lease_until: deadline.wall_clock() + LEASE_SLACK,
+        };
+        let outcomes = join_all(
+            chosen
+                .iter()
+                .map(|chosen| self.deliver(&event, &note, chosen, &owner, deadline)),
+        )
+        .await;
+        let mut delivered = Vec::new();
+        let mut failed = None;
+        for outcome in outcomes {
+            match outcome {
+                Ok(delivery) => delivered.push(delivery),
+                Err(error) => {
+                    count(Metric::Failed);
+                    tracing::error!(%error, "delivery failed; the event fails for Lambda to retry it");
+                    failed.get_or_insert(error);
+                }
+            }
         }
-        report.delivered = Some(Delivered {
-            destination: destination.to_string(),
-            rule: if redirected_from.is_some() {
-                Rule::Default.name()
-            } else {
-                route.rule.name()
-            },
-            channel,
-            message_id,
-            redirected_from,
-            duplicate,
-        });
+        if let Some(error) = failed {
+            return Err(error);
+        }
+        let mut delivered = delivered.into_iter();
+        report.delivered = delivered.next();
+        report.also = delivered.collect();
         Ok(report)
     }
 
-    /// Posts `note` to `to` once. With a dedup table the delivery is claimed first, and what became of it
-    /// recorded after; when `redirects`, a refusing destination is recorded as such, so that a retry goes
-    /// straight to the default channel without asking the destination again.
+    /// Delivers to one chosen destination, falling back to the default channel when it refuses.
     async fn deliver(
         &self,
-        event: &RackEvent<'_>,
-        token: &SecretString,
+        event: &RackEvent,
+        note: &Notification,
+        chosen: &Chosen,
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> Result<Delivered, NotifyError> {
+        let to = &chosen.destination;
+        let fail = |source: OnceError, destination: &Destination| match source {
+            OnceError::Records(_) | OnceError::InProgress { .. } => NotifyError::Records {
+                event_id: event.id.clone(),
+                source,
+            },
+            source => NotifyError::Delivery {
+                event_id: event.id.clone(),
+                destination: destination.clone(),
+                source,
+            },
+        };
+        let error = match self.once(event, to, note, &chosen.mentions, owner, deadline).await {
+            Ok(sent) => return Ok(self.delivered(event, to, &chosen.rule, sent, None)),
+            Err(error) if error.is_destination_problem() && *to != self.seed.default => error,
+            Err(error) => return Err(fail(error, to)),
+        };
+        count(Metric::FellBackToDefault);
+        tracing::warn!(event_id = %event.id, destination = %to, rule = %chosen.rule, %error, "destination unusable; delivering to the default channel");
+        let rule = if chosen.rule.starts_with("route ") {
+            chosen.rule.clone()
+        } else {
+            format!("{} route", chosen.rule)
+        };
+        let mut redirected = note.clone();
+        redirected.redirected_from = Some(format!(
+            "Meant for {to} ({rule}), which {} refused: {error}",
+            to.provider
+        ));
+        let default = &self.seed.default;
+        let sent = self
+            .once(event, default, &redirected, &[], owner, deadline)
+            .await
+            .map_err(|error| fail(error, default))?;
+        Ok(self.delivered(event, default, "default", sent, Some(to)))
+    }
+
+    /// One destination's message, at most once for this event; sent again as plain text if the provider
+    /// refuses it as invalid, so that a rendering bug never loses an event.
+    async fn once(
+        &self,
+        event: &RackEvent,
         to: &Destination,
         note: &Notification,
-        redirects: bool,
-        deadline: Instant,
-    ) -> Result<Sent, NotifyError> {
-        let sent = |receipt| Sent {
-            receipt,
-            duplicate: false,
+        mentions: &[Mention],
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> Result<Sent, OnceError> {
+        let key = event.key().map(|key| format!("{key}#{}", to.key()));
+        let message = Message {
+            note,
+            mentions,
+            key: key.as_deref(),
+            form: Form::Full,
         };
-        let claimed = self
-            .dedupe
-            .as_ref()
-            .and_then(|dedupe| Some((dedupe, delivery_key(&event.id, to)?)));
-        let Some((dedupe, key)) = claimed else {
-            return self
-                .messenger
-                .post(token, to, note, deadline)
-                .await
-                .map(sent)
-                .map_err(|source| delivery_error(event, to, source));
-        };
-        let claim = dedupe
-            .claim(&key, deadline)
-            .await
-            .map_err(|source| NotifyError::Dedupe {
-                event_id: event.id.to_string(),
-                source,
-            })?;
-        match claim {
-            Claim::Claimed => {}
-            Claim::Delivered(receipt) => {
-                return Ok(Sent {
-                    receipt,
-                    duplicate: true,
-                });
+        deliver_once(&*self.ledger, key.as_deref(), owner, deadline, |deadline| async move {
+            match self.messenger.post(to, &message, deadline).await {
+                Err(error) if error.refusal() == Some(Refusal::Invalid) => {
+                    tracing::error!(event_id = %event.id, destination = %to, %error, "message refused as invalid; sending it as plain text");
+                    let plain = Message {
+                        form: Form::Plain,
+                        ..message
+                    };
+                    self.messenger.post(to, &plain, deadline).await
+                }
+                other => other,
             }
-            Claim::Refused { code } => {
-                let source = DeliveryError::Api {
-                    provider: self.provider,
-                    code,
-                    refusal: Refusal::Destination,
-                };
-                return Err(delivery_error(event, to, source));
-            }
-        }
-        let post_deadline = deadline.checked_sub(RECORD_TIME).unwrap_or(deadline);
-        let posted = self.messenger.post(token, to, note, post_deadline).await;
-        let recorded = match &posted {
-            Ok(receipt) => dedupe.delivered(&key, receipt, deadline).await,
-            Err(DeliveryError::Api {
-                code,
-                refusal: Refusal::Destination,
-                ..
-            }) if redirects => dedupe.refused(&key, code, deadline).await,
-            Err(_) => dedupe.release(&key, deadline).await,
-        };
-        if let Err(error) = recorded {
-            // The post's outcome stands: failing the invocation now would have Lambda post again at once.
-            // The claim stays `pending` until its lease ends; a repeat before then fails and is retried.
-            tracing::error!(
-                event_id = %event.id, destination = %to, %error,
-                "could not record the delivery's outcome; a repeat of this event after the claim's lease may post again"
-            );
-        }
-        posted
-            .map(sent)
-            .map_err(|source| delivery_error(event, to, source))
+        })
+        .await
     }
 
-    async fn route(&self, event: &RackEvent<'_>) -> Route {
-        let catalog_owner = match (&self.catalog, event.app()) {
-            (Some(catalog), Some(app)) => catalog.owner(&self.ssm, app).await,
-            _ => None,
-        };
-        let catalog_owner = catalog_owner.and_then(|raw| match Destination::parse(&raw, self.provider) {
-            Ok(owner) => Some(owner),
-            Err(problem) => {
+    fn delivered(
+        &self,
+        event: &RackEvent,
+        to: &Destination,
+        rule: &str,
+        sent: Sent,
+        redirected_from: Option<&Destination>,
+    ) -> Delivered {
+        let duplicate = matches!(sent, Sent::Duplicate(_));
+        let receipt = sent.receipt();
+        if duplicate {
+            count(Metric::DuplicateSkipped);
+            tracing::info!(event_id = %event.id, action = %event.action, destination = %to, channel = %receipt.channel, message_id = %receipt.message_id, "already delivered by an earlier invocation; posted nothing");
+        } else {
+            count(Metric::Delivered);
+            tracing::info!(event_id = %event.id, action = %event.action, destination = %to, rule, channel = %receipt.channel, "delivered");
+        }
+        Delivered {
+            destination: to.to_string(),
+            provider: to.provider.key(),
+            rule: rule.to_owned(),
+            channel: receipt.channel.clone(),
+            message_id: receipt.message_id.clone(),
+            redirected_from: redirected_from.map(ToString::to_string),
+            duplicate,
+        }
+    }
+
+    async fn catalog_owner(&self, event: &RackEvent, deadline: Deadline) -> Option<Destination> {
+        let (catalog, app) = (self.catalog.as_ref()?, event.app()?);
+        let raw = catalog.owner(&*self.parameters, app, deadline).await?;
+        Destination::parse(&raw, Some(self.provider))
+            .inspect_err(|problem| {
                 tracing::warn!(event_id = %event.id, problem, "catalog owner unusable; using the static routes");
-                None
-            }
-        });
-        self.routes.route(event.app(), event.rack(), catalog_owner)
-    }
-}
-
-fn delivery_error(
-    event: &RackEvent<'_>,
-    destination: &Destination,
-    source: DeliveryError,
-) -> NotifyError {
-    NotifyError::Delivery {
-        event_id: event.id.to_string(),
-        destination: destination.clone(),
-        source,
+            })
+            .ok()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use serde_json::{Value, json};
-
-    use super::*;
-    use crate::deliver::recording::RecordingMessenger;
-
-    fn config() -> Config {
-        Config::from_vars(|name| {
-            let value = match name {
-                "NOTIFICATIONS_PROVIDER" => "slack",
-                "NOTIFICATIONS_TOKEN" => "xoxb-test",
-                "NOTIFICATIONS_DEFAULT_CHANNEL" => "general",
-                "NOTIFICATIONS_CHANNEL_MAPPING" => "production=production-deploys",
-                "NOTIFICATIONS_OWNER_MAPPING" => "web=#web-team,billing=@U0123ABC",
-                _ => return None,
-            };
-            Some(value.to_owned())
-        })
-        .unwrap()
-    }
-
-    fn event(action: &str, status: &str, data: Value) -> String {
-        json!({"version": "0", "id": "ev-1", "source": "convox.rack", "detail-type": action,
-               "account": "1", "time": "2026-11-22T18:43:48Z", "region": "us-east-1", "resources": [],
-               "detail": {"action": action, "status": status, "data": data, "timestamp": "2026-11-22T18:43:48Z"}}).to_string()
-    }
-
-    fn notifier(refuse: Vec<(Destination, Refusal)>) -> Notifier<RecordingMessenger> {
-        let messenger = RecordingMessenger {
-            refuse,
-            ..Default::default()
-        };
-        Notifier::new(Category::Release, config(), messenger)
-    }
-
-    fn soon() -> Instant {
-        Instant::now() + Duration::from_secs(10)
-    }
-
-    #[tokio::test]
-    async fn routes_to_the_owner_first() {
-        let notifier = notifier(vec![]);
-        let data = json!({"rack": "production", "app": "web", "id": "R1"});
-        let report = notifier
-            .notify(&event("release:promote", "success", data), soon())
-            .await
-            .unwrap();
-        let delivered = report.delivered.unwrap();
-        assert_eq!(
-            (delivered.destination.as_str(), delivered.rule),
-            ("#web-team", "owner")
-        );
-        let posted = notifier.messenger.posted.lock().unwrap();
-        assert_eq!(posted[0].1.headline, "Release promoted");
-    }
-
-    #[tokio::test]
-    async fn skips_audit_only_and_successful_builds() {
-        let notifier = notifier(vec![]);
-        for (action, status) in [
-            ("app:budget:set", "success"),
-            ("build:create", "success"),
-            ("app:scale-override:toggled", "success"),
-        ] {
-            let report = notifier
-                .notify(&event(action, status, json!({"rack": "staging"})), soon())
-                .await
-                .unwrap();
-            assert!(report.skipped.is_some(), "{action}");
-        }
-        assert!(notifier.messenger.posted.lock().unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn an_unusable_destination_falls_back_to_the_default_and_says_so() {
-        let notifier = notifier(vec![(
-            Destination::Channel("web-team".into()),
-            Refusal::Destination,
-        )]);
-        let data = json!({"rack": "production", "app": "web"});
-        let report = notifier
-            .notify(&event("release:finish", "success", data), soon())
-            .await
-            .unwrap();
-        let delivered = report.delivered.unwrap();
-        assert_eq!(delivered.destination, "#general");
-        assert_eq!(delivered.redirected_from.as_deref(), Some("#web-team"));
-        let posted = notifier.messenger.posted.lock().unwrap();
-        assert!(
-            posted[0]
-                .1
-                .redirected_from
-                .as_deref()
-                .unwrap()
-                .starts_with("Meant for #web-team (owner route)")
-        );
-    }
-
-    #[tokio::test]
-    async fn a_permanent_refusal_fails_the_invocation() {
-        let notifier = notifier(vec![(
-            Destination::Channel("production-deploys".into()),
-            Refusal::Permanent,
-        )]);
-        let data = json!({"rack": "production", "app": "api"});
-        let error = notifier
-            .notify(&event("release:create", "success", data), soon())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "event ev-1: delivery to #production-deploys failed: Slack API error `channel_not_found`"
-        );
-        assert_eq!(Diagnostic::from(error).error_type, "DeliveryRefused");
-    }
-
-    #[tokio::test]
-    async fn a_malformed_event_names_itself_and_the_next_one_still_works() {
-        let notifier = notifier(vec![]);
-        let bad = r#"{"id": "ev-bad", "source": "convox.rack", "detail-type": "x", "detail": {"data": {}}}"#;
-        let error = notifier.notify(bad, soon()).await.unwrap_err();
-        assert_eq!(error.to_string(), "event ev-bad: has no `detail.action`");
-        let good = event(
-            "app:create",
-            "success",
-            json!({"rack": "staging", "name": "api"}),
-        );
-        assert!(
-            notifier
-                .notify(&good, soon())
-                .await
-                .unwrap()
-                .delivered
-                .is_some()
-        );
-    }
-}
+mod tests;

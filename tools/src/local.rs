@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shared::Category;
-use shared::config::Provider;
+use shared::destination::Provider;
 
 use standins::discord::{Access, DiscordStandIn, OWNER_USER_ID};
 use standins::slack::{GENERAL_ID, SlackChannel, SlackStandIn, SlackUser};

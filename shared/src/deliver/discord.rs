@@ -1,32 +1,51 @@
-//! Discord REST transport: create-message with a bot token, opening a DM channel first for users.
+//! Discord transport: create-message with a bot token (opening a DM channel first for users), and
+//! webhooks.
 
+use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use reqwest::{Client, RequestBuilder, Response};
+use reqwest::{Client, RequestBuilder, Response, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use tokio::time::Instant;
 
-use super::{
-    DeliveryError, Messenger, Receipt, Refusal, attempt_timeout, json_body, retry_after_header,
-    seconds, with_retries,
-};
-use crate::config::Provider;
-use crate::dedupe::delivery_key;
-use crate::notification::Notification;
+use super::http::{json_body, retry_after_header, seconds};
+use super::retry::{attempt_timeout, with_retries};
+use super::{DeliveryError, Message, Pace, Refusal, with_credential};
+use crate::cache::{TtlCache, capacity};
+use crate::deadline::Deadline;
+use crate::destination::{Destination, Place, Provider, Receipt};
+use crate::ledger::Lanes;
+use crate::params::Parameters;
 use crate::render::discord::{NONCE_MAX, render};
-use crate::route::Destination;
+use crate::secret::{Secret, Secrets};
 
 const PROVIDER: Provider = Provider::Discord;
+/// A user's DM channel never changes; kept a day, for at most this many users.
+const CACHED_DM_CHANNELS: NonZeroUsize = capacity(500);
+const DM_CHANNEL_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Unknown Channel, Unknown User, Missing Access, Cannot send messages to this user, Missing Permissions:
+/// the destination is unusable, the bot is not.
+const DESTINATION_CODES: &[u32] = &[10003, 10013, 50001, 50007, 50013];
+/// Unknown Webhook, Invalid Webhook Token: the webhook was deleted or its URL changed.
+const WEBHOOK_CODES: &[u32] = &[10015, 50027];
+/// Invalid Form Body: the message broke a rule.
+const INVALID_FORM_BODY: u32 = 50035;
 
 #[derive(Debug)]
-pub struct DiscordMessenger {
+pub struct DiscordMessenger<P, L> {
     http: Client,
     base: String,
+    token: Option<Secret>,
+    webhooks: Arc<Secrets>,
+    parameters: Arc<P>,
+    pace: Pace<L>,
+    dm_channels: TtlCache<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,48 +69,71 @@ struct ApiError {
     retry_after: Option<f64>,
 }
 
-/// Unknown Channel, Unknown User, Missing Access, Cannot send messages to this user, Missing Permissions:
-/// the destination is unusable, the bot is not.
-const DESTINATION_CODES: &[u32] = &[10003, 10013, 50001, 50007, 50013];
-
-impl DiscordMessenger {
-    pub fn new(http: Client, base: &str) -> Self {
+impl<P: Parameters, L: Lanes> DiscordMessenger<P, L> {
+    pub fn new(
+        http: Client,
+        base: &str,
+        token: Option<Secret>,
+        webhooks: Arc<Secrets>,
+        parameters: Arc<P>,
+        pace: Pace<L>,
+    ) -> Self {
         Self {
             http,
             base: base.to_owned(),
+            token,
+            webhooks,
+            parameters,
+            pace,
+            dm_channels: TtlCache::new(CACHED_DM_CHANNELS, DM_CHANNEL_TTL),
         }
     }
 
-    async fn call<T: DeserializeOwned>(
+    pub async fn post(
         &self,
-        token: &SecretString,
-        deadline: Instant,
-        request: impl Fn(&Client) -> RequestBuilder,
-    ) -> Result<T, DeliveryError> {
-        let mut auth =
-            HeaderValue::try_from(format!("Bot {}", token.expose_secret())).map_err(|_| {
-                DeliveryError::Api {
-                    provider: PROVIDER,
-                    code: "token is not a valid header value".into(),
-                    refusal: Refusal::Permanent,
-                }
-            })?;
-        // Keeps the token out of any debug output of the HTTP stack.
-        auth.set_sensitive(true);
-        with_retries(PROVIDER, deadline, || async {
-            let response = request(&self.http)
-                .header(AUTHORIZATION, auth.clone())
-                .timeout(attempt_timeout(PROVIDER, deadline)?)
-                .send()
-                .await
-                .map_err(DeliveryError::transport(PROVIDER))?;
-            if response.status().is_success() {
-                response
-                    .json()
-                    .await
-                    .map_err(DeliveryError::transport(PROVIDER))
-            } else {
-                Err(refusal(response).await)
+        to: &Destination,
+        message: &Message<'_>,
+        deadline: Deadline,
+    ) -> Result<Receipt, DeliveryError> {
+        let mut rendered = render(message.note, message.mentions, message.form);
+        // Discord answers a nonce it saw from this bot within the last few minutes with the message it
+        // already made: a retried request whose first answer was lost, or a retried invocation, never
+        // posts twice.
+        rendered.nonce = message.key.map(nonce);
+        rendered.enforce_nonce = rendered.nonce.as_ref().map(|_| true);
+        let body = json_body(PROVIDER, &rendered)?;
+        let lane = to.key();
+        if let Place::Webhook(parameter) = &to.place {
+            let secret = self.webhooks.get(parameter);
+            return with_credential(PROVIDER, &secret, &*self.parameters, deadline, |url| {
+                self.webhook(url, &body, &lane, deadline)
+            })
+            .await;
+        }
+        let token = self.token.as_ref().ok_or(DeliveryError::Unconfigured {
+            provider: PROVIDER,
+            what: "a Discord bot token",
+        })?;
+        with_credential(PROVIDER, token, &*self.parameters, deadline, |token| {
+            let (body, lane) = (&body, &lane);
+            async move {
+                let auth = authorization(&token)?;
+                let channel = match &to.place {
+                    Place::User(user) | Place::Email(user) => {
+                        self.dm_channel(&auth, user, deadline).await?
+                    }
+                    Place::Channel(channel) | Place::Webhook(channel) => channel.clone(),
+                };
+                let url = format!("{}/channels/{channel}/messages", self.base);
+                let created: Created = self
+                    .call(deadline, Some(lane), |http| {
+                        post_json(http, &url, body).header(AUTHORIZATION, auth.clone())
+                    })
+                    .await?;
+                Ok(Receipt {
+                    channel: created.channel_id.unwrap_or(channel),
+                    message_id: created.id,
+                })
             }
         })
         .await
@@ -99,52 +141,93 @@ impl DiscordMessenger {
 
     async fn dm_channel(
         &self,
-        token: &SecretString,
+        auth: &HeaderValue,
         user: &str,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Result<String, DeliveryError> {
+        if let Some(channel) = self.dm_channels.get(user) {
+            return Ok(channel);
+        }
         let url = format!("{}/users/@me/channels", self.base);
         let body = json_body(PROVIDER, &json!({ "recipient_id": user }))?;
         let channel: Channel = self
-            .call(token, deadline, |http| post_json(http, &url, &body))
+            .call(deadline, None, |http| {
+                post_json(http, &url, &body).header(AUTHORIZATION, auth.clone())
+            })
             .await?;
+        self.dm_channels.put(user, channel.id.clone());
         Ok(channel.id)
     }
-}
 
-impl Messenger for DiscordMessenger {
-    async fn post(
+    /// Executes a webhook with `?wait=true`, so that Discord answers with the message it made.
+    async fn webhook(
         &self,
-        token: &SecretString,
-        to: &Destination,
-        note: &Notification,
-        deadline: Instant,
+        url: SecretString,
+        body: &Bytes,
+        lane: &str,
+        deadline: Deadline,
     ) -> Result<Receipt, DeliveryError> {
-        let channel = match to {
-            Destination::Channel(channel) => channel.clone(),
-            Destination::User(user) | Destination::Email(user) => {
-                self.dm_channel(token, user, deadline).await?
-            }
-        };
-        let url = format!("{}/channels/{channel}/messages", self.base);
-        let mut message = render(note);
-        // Discord answers a nonce it saw from this bot within the last few minutes with the message it
-        // already made: a retried request whose first answer was lost, or a retried invocation, never
-        // posts twice.
-        message.nonce = delivery_key(&note.event_id, to).map(|key| nonce(&key));
-        message.enforce_nonce = message.nonce.as_ref().map(|_| true);
-        let body = json_body(PROVIDER, &message)?;
+        let mut url = Url::parse(url.expose_secret()).map_err(|_| DeliveryError::Api {
+            provider: PROVIDER,
+            code: "the webhook parameter does not hold a URL".into(),
+            refusal: Refusal::Credential,
+        })?;
+        url.query_pairs_mut().append_pair("wait", "true");
         let created: Created = self
-            .call(token, deadline, |http| post_json(http, &url, &body))
+            .call(deadline, Some(lane), |http| post_json(http, url.as_str(), body))
             .await?;
         Ok(Receipt {
-            channel: created.channel_id.unwrap_or(channel),
+            channel: created.channel_id.unwrap_or_default(),
             message_id: created.id,
         })
     }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        deadline: Deadline,
+        lane: Option<&str>,
+        request: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<T, DeliveryError> {
+        with_retries(PROVIDER, deadline, || async {
+            if let Some(lane) = lane {
+                self.pace.wait(PROVIDER, lane, deadline).await?;
+            }
+            let response = request(&self.http)
+                .timeout(attempt_timeout(PROVIDER, deadline)?)
+                .send()
+                .await
+                .map_err(DeliveryError::transport(PROVIDER))?;
+            if response.status().is_success() {
+                return response
+                    .json()
+                    .await
+                    .map_err(DeliveryError::transport(PROVIDER));
+            }
+            let error = refusal(response).await;
+            if let (Some(lane), DeliveryError::RateLimited { retry_after, .. }) = (lane, &error) {
+                self.pace.limited(lane, *retry_after, deadline).await;
+            }
+            Err(error)
+        })
+        .await
+    }
 }
 
-/// A POST of a body serialized once by `json_body`, for each attempt.
+/// `Bot <token>`, marked sensitive so that no debug output of the HTTP stack shows it.
+fn authorization(token: &SecretString) -> Result<HeaderValue, DeliveryError> {
+    let mut auth =
+        HeaderValue::try_from(format!("Bot {}", token.expose_secret())).map_err(|_| {
+            DeliveryError::Api {
+                provider: PROVIDER,
+                code: "token is not a valid header value".into(),
+                refusal: Refusal::Credential,
+            }
+        })?;
+    auth.set_sensitive(true);
+    Ok(auth)
+}
+
+/// A POST of a body serialized once, for each attempt.
 fn post_json(http: &Client, url: &str, body: &Bytes) -> RequestBuilder {
     http.post(url)
         .header(CONTENT_TYPE, "application/json")
@@ -155,6 +238,11 @@ async fn refusal(response: Response) -> DeliveryError {
     let status = response.status().as_u16();
     let header_wait = retry_after_header(response.headers());
     let body: ApiError = response.json().await.unwrap_or_default();
+    let api = |code: String, refusal| DeliveryError::Api {
+        provider: PROVIDER,
+        code,
+        refusal,
+    };
     match status {
         429 => DeliveryError::RateLimited {
             provider: PROVIDER,
@@ -164,20 +252,22 @@ async fn refusal(response: Response) -> DeliveryError {
                 .or(header_wait)
                 .unwrap_or(Duration::from_secs(1)),
         },
-        401 => DeliveryError::Api {
-            provider: PROVIDER,
-            code: "401 Unauthorized (check the bot token)".into(),
-            refusal: Refusal::Permanent,
-        },
-        400..=499 => DeliveryError::Api {
-            provider: PROVIDER,
-            code: format!("{status} code {}: {}", body.code, body.message),
-            refusal: if DESTINATION_CODES.contains(&body.code) {
+        401 => api(
+            "401 Unauthorized (check the bot token)".into(),
+            Refusal::Credential,
+        ),
+        400..=499 => api(
+            format!("{status} code {}: {}", body.code, body.message),
+            if DESTINATION_CODES.contains(&body.code) {
                 Refusal::Destination
+            } else if WEBHOOK_CODES.contains(&body.code) {
+                Refusal::Credential
+            } else if body.code == INVALID_FORM_BODY {
+                Refusal::Invalid
             } else {
                 Refusal::Permanent
             },
-        },
+        ),
         _ => DeliveryError::Http {
             provider: PROVIDER,
             status,
@@ -190,12 +280,9 @@ async fn refusal(response: Response) -> DeliveryError {
 fn nonce(key: &str) -> String {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    base36(key.bytes().fold(OFFSET, |hash, byte| {
+    let mut value = key.bytes().fold(OFFSET, |hash, byte| {
         (hash ^ u128::from(byte)).wrapping_mul(PRIME)
-    }))
-}
-
-fn base36(mut value: u128) -> String {
+    });
     let mut digits = Vec::with_capacity(NONCE_MAX);
     loop {
         // `value % 36` is always a base-36 digit.
@@ -214,20 +301,11 @@ mod tests {
 
     #[test]
     fn nonces_are_stable_and_differ_per_delivery() {
-        let key = |to: &str| {
-            let to = Destination::Channel(to.into());
-            delivery_key("6a7e5b1c-0d2f-4e3a-9b8c-7d6e5f4a3b2c", &to).unwrap()
-        };
-        let general = nonce(&key("100000000000000001"));
-        assert_ne!(general, nonce(&key("100000000000000002")));
+        let general = nonce("rack-0f2a#discord:#100000000000000001");
+        assert_ne!(general, nonce("rack-0f2a#discord:#100000000000000002"));
         // A fixed value: a changed hash would let a retry across a deploy post twice.
-        assert_eq!(general, "7jqac4mwh2b9bij23qkgbjn6i");
-    }
-
-    #[test]
-    fn every_nonce_fits_discord() {
-        assert_eq!(base36(u128::MAX).len(), NONCE_MAX);
-        assert_eq!(base36(0), "0");
-        assert_eq!(base36(36 * 36 + 35), "10z");
+        assert_eq!(general, nonce("rack-0f2a#discord:#100000000000000001"));
+        assert!(general.len() <= NONCE_MAX);
+        assert_eq!(nonce(""), nonce(""));
     }
 }

@@ -1,7 +1,10 @@
-//! Delivery: a small trait over the providers' HTTP APIs, their errors, and retries within the deadline.
+//! Delivery: a small trait over the providers' HTTP APIs, their errors, and what every transport shares
+//! (credentials that rotate, retries within the deadline, a channel's pace).
 
 pub mod discord;
+mod http;
 mod pace;
+mod provider;
 mod retry;
 pub mod slack;
 
@@ -11,31 +14,37 @@ pub mod recording;
 use std::future::Future;
 use std::time::Duration;
 
-use bytes::Bytes;
 use secrecy::SecretString;
-use tokio::time::Instant;
 
-use crate::config::{Config, Provider};
+pub use http::{HttpClientError, USER_AGENT};
+pub use pace::Pace;
+pub use provider::{ProviderMessenger, Transports};
+
+use crate::deadline::Deadline;
+use crate::destination::{Destination, Mention, Provider, Receipt};
 use crate::notification::Notification;
-use crate::route::Destination;
+use crate::params::{ParameterError, Parameters};
+use crate::render::Form;
+use crate::secret::Secret;
 
-/// What the provider says it posted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Receipt {
-    /// The channel the message landed in, as the provider names it (a DM's channel for users).
-    pub channel: String,
-    /// Slack's `ts` or Discord's message id.
-    pub message_id: String,
+/// One message for one destination: what it says, whom it pings, and the delivery's identity.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub note: &'a Notification,
+    /// From the route that chose the destination; never from the event.
+    pub mentions: &'a [Mention],
+    /// The delivery's key, which Discord's `nonce` is made of; `None` without one.
+    pub key: Option<&'a str>,
+    pub form: Form,
 }
 
-/// Posts one notification to one destination, retrying what may pass, until `deadline`.
+/// Posts one message to one destination, retrying what may pass, until `deadline`.
 pub trait Messenger: Sync {
     fn post(
         &self,
-        token: &SecretString,
         to: &Destination,
-        note: &Notification,
-        deadline: Instant,
+        message: &Message<'_>,
+        deadline: Deadline,
     ) -> impl Future<Output = Result<Receipt, DeliveryError>> + Send;
 }
 
@@ -44,7 +53,11 @@ pub trait Messenger: Sync {
 pub enum Refusal {
     /// The destination is unusable (unknown channel, user who cannot be messaged): use the default channel.
     Destination,
-    /// Retrying cannot help (bad token, missing scope, malformed message).
+    /// The token or webhook URL was refused: read it again, it may have been rotated.
+    Credential,
+    /// The message itself was refused as malformed: send it again as plain text.
+    Invalid,
+    /// Retrying cannot help (missing scope, forbidden action).
     Permanent,
     /// The provider asks to try again.
     Transient,
@@ -59,6 +72,13 @@ pub enum DeliveryError {
         code: String,
         refusal: Refusal,
     },
+    /// The credential was refused and reading it again gave nothing new.
+    #[error("{provider} refused the credential in {origin} (`{code}`); rotate it there")]
+    CredentialRefused {
+        provider: Provider,
+        origin: String,
+        code: String,
+    },
     #[error("{provider} rate limit: asked to retry after {retry_after:?}")]
     RateLimited {
         provider: Provider,
@@ -66,47 +86,84 @@ pub enum DeliveryError {
     },
     #[error("{provider} answered HTTP {status}")]
     Http { provider: Provider, status: u16 },
-    /// Connection, TLS, timeout or body errors; reqwest's text names the URL, which holds no secret.
-    #[error("{provider} request failed: {source}")]
+    /// Connection, TLS, timeout or body errors; the text never holds a URL, which may be a webhook's secret.
+    #[error("{provider} request failed: {reason}")]
     Transport {
         provider: Provider,
-        #[source]
-        source: reqwest::Error,
+        reason: String,
+        /// The request may have reached the provider (a timeout or reset after connecting).
+        sent: bool,
     },
     #[error("{provider}: not enough time left before the invocation's deadline")]
     Deadline { provider: Provider },
+    #[error("{provider}: cannot read the credential: {source}")]
+    Credential {
+        provider: Provider,
+        source: ParameterError,
+    },
+    #[error("{provider}: {what} is not configured for this stack")]
+    Unconfigured {
+        provider: Provider,
+        what: &'static str,
+    },
     #[error("{provider}: the message cannot be written as JSON: {source}")]
     Message {
         provider: Provider,
         #[source]
         source: serde_json::Error,
     },
+    /// A clear failure after an attempt whose outcome was not: that one may have posted.
+    #[error("{last} (an earlier attempt may have posted)")]
+    AfterUnclear { last: Box<DeliveryError> },
 }
 
 impl DeliveryError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api { refusal, .. } => *refusal == Refusal::Transient,
-            Self::RateLimited { .. } | Self::Transport { .. } => true,
+            Self::RateLimited { .. } | Self::Transport { .. } | Self::Credential { .. } => true,
             Self::Http { status, .. } => *status >= 500,
-            Self::Deadline { .. } | Self::Message { .. } => false,
+            Self::AfterUnclear { last } => last.is_retryable(),
+            Self::Deadline { .. }
+            | Self::Message { .. }
+            | Self::CredentialRefused { .. }
+            | Self::Unconfigured { .. } => false,
+        }
+    }
+
+    /// The request may have reached the provider and posted: a retry could post twice.
+    pub fn is_unclear(&self) -> bool {
+        match self {
+            Self::Transport { sent, .. } => *sent,
+            Self::Http { status, .. } => *status >= 500,
+            // Slack: "it's possible some aspect of the operation succeeded" (fatal_error, request_timeout).
+            Self::Api { refusal, code, .. } => {
+                *refusal == Refusal::Transient && code != "ratelimited"
+            }
+            Self::AfterUnclear { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Self::Api { refusal, .. } => Some(*refusal),
+            Self::AfterUnclear { last } => last.refusal(),
+            _ => None,
+        }
+    }
+
+    /// The provider's code, for the records of a refused destination.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Api { code, .. } | Self::CredentialRefused { code, .. } => code.clone(),
+            other => other.to_string(),
         }
     }
 
     /// The destination itself failed: the message can still go to the default channel.
     pub fn is_destination_problem(&self) -> bool {
-        matches!(
-            self,
-            Self::Api {
-                refusal: Refusal::Destination,
-                ..
-            }
-        )
-    }
-
-    /// For `map_err`: a request to `provider` that failed on the way.
-    fn transport(provider: Provider) -> impl Fn(reqwest::Error) -> Self {
-        move |source| Self::Transport { provider, source }
+        self.refusal() == Some(Refusal::Destination)
     }
 
     fn retry_after(&self) -> Option<Duration> {
@@ -115,146 +172,48 @@ impl DeliveryError {
             _ => None,
         }
     }
-}
 
-/// The configured provider's messenger, built once per container.
-#[derive(Debug)]
-pub enum ProviderMessenger {
-    Slack(Box<slack::SlackMessenger>),
-    Discord(discord::DiscordMessenger),
-}
-
-impl ProviderMessenger {
-    pub fn new(config: &Config) -> Result<Self, HttpClientError> {
-        let http = http_client()?;
-        Ok(match config.provider {
-            Provider::Slack => {
-                Self::Slack(Box::new(slack::SlackMessenger::new(http, &config.api_url)?))
-            }
-            Provider::Discord => {
-                Self::Discord(discord::DiscordMessenger::new(http, &config.api_url))
-            }
-        })
-    }
-}
-
-impl Messenger for ProviderMessenger {
-    async fn post(
-        &self,
-        token: &SecretString,
-        to: &Destination,
-        note: &Notification,
-        deadline: Instant,
-    ) -> Result<Receipt, DeliveryError> {
-        match self {
-            Self::Slack(slack) => slack.post(token, to, note, deadline).await,
-            Self::Discord(discord) => discord.post(token, to, note, deadline).await,
+    /// For `map_err`: a request to `provider` that failed on the way. The URL is left out of the text:
+    /// a webhook's URL is its secret.
+    fn transport(provider: Provider) -> impl Fn(reqwest::Error) -> Self {
+        move |error| Self::Transport {
+            provider,
+            sent: !error.is_connect() && !error.is_builder(),
+            reason: error.without_url().to_string(),
         }
     }
 }
 
-/// Discord requires a `DiscordBot (url, version)` agent; Slack accepts any.
-pub const USER_AGENT: &str = concat!(
-    "DiscordBot (",
-    env!("CARGO_PKG_REPOSITORY"),
-    ", ",
-    env!("CARGO_PKG_VERSION"),
-    ")"
-);
-
-/// One client per container: its pool keeps the provider's connection alive across invocations.
-fn http_client() -> Result<reqwest::Client, HttpClientError> {
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(tls_config()?)
-        .user_agent(USER_AGENT)
-        .connect_timeout(Duration::from_secs(3))
-        .pool_idle_timeout(Duration::from_secs(60))
-        // The APIs never redirect; a redirect would be a misconfigured URL, not a place to send the token.
-        .redirect(reqwest::redirect::Policy::none())
-        // Retries are ours, within the invocation's deadline (`retry.rs`); reqwest's own would copy every
-        // request in case it is needed again.
-        .retry(reqwest::retry::never().max_retries_per_request(0))
-        .build()?)
-}
-
-/// TLS with Mozilla's root certificates compiled in: rustls would otherwise read and parse the system's
-/// certificate files when the client is built, two thirds of a cold start.
-fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+/// Runs `send` with the credential in `secret`; when the provider refuses it, reads the parameter again
+/// once and, if it changed (rotated), sends again with the new value. Otherwise the error names where
+/// the credential lives, never the credential.
+pub(crate) async fn with_credential<T, F, Fut>(
+    provider: Provider,
+    secret: &Secret,
+    parameters: &impl Parameters,
+    deadline: Deadline,
+    send: F,
+) -> Result<T, DeliveryError>
+where
+    F: Fn(SecretString) -> Fut,
+    Fut: Future<Output = Result<T, DeliveryError>>,
+{
+    let credential = |source| DeliveryError::Credential { provider, source };
+    let current = secret.get(parameters, deadline).await.map_err(credential)?;
+    let refused = match send(current.clone()).await {
+        Err(error) if error.refusal() == Some(Refusal::Credential) => error,
+        other => return other,
     };
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tls)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum HttpClientError {
-    #[error("TLS configuration: {0}")]
-    Tls(#[from] rustls::Error),
-    #[error(transparent)]
-    Client(#[from] reqwest::Error),
-    #[error("`{url}` is not a URL: {source}")]
-    Url {
-        url: String,
-        source: url::ParseError,
-    },
-}
-
-/// A method's URL under the API's `base`, parsed once at start rather than on every request.
-fn endpoint(base: &str, method: &str) -> Result<reqwest::Url, HttpClientError> {
-    let url = format!("{base}/{method}");
-    reqwest::Url::parse(&url).map_err(|source| HttpClientError::Url { url, source })
-}
-
-/// Room for a message's JSON body: most are 1–4 KiB, and serde_json would start at 128 bytes and double,
-/// copying the body four or five times.
-const BODY_CAPACITY: usize = 4096;
-
-/// A request's JSON body, serialized once and shared by all its attempts.
-fn json_body(provider: Provider, value: &impl serde::Serialize) -> Result<Bytes, DeliveryError> {
-    let mut body = Vec::with_capacity(BODY_CAPACITY);
-    serde_json::to_writer(&mut body, value)
-        .map_err(|source| DeliveryError::Message { provider, source })?;
-    Ok(body.into())
-}
-
-/// Reads a `Retry-After` header in seconds; providers send whole or fractional seconds.
-fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let raw = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    seconds(raw.trim().parse().ok()?)
-}
-
-fn seconds(value: f64) -> Option<Duration> {
-    (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value.min(3600.0)))
-}
-
-pub(crate) use retry::{attempt_timeout, with_retries};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_client_builds_with_compiled_in_roots_and_speaks_http1() {
-        let tls = tls_config().expect("a TLS configuration");
-        assert_eq!(tls.alpn_protocols, vec![b"http/1.1".to_vec()]);
-        assert!(http_client().is_ok());
-    }
-
-    #[test]
-    fn endpoints_are_parsed_once_and_named_when_wrong() {
-        let url = endpoint("https://slack.com/api", "chat.postMessage").expect("a URL");
-        assert_eq!(url.as_str(), "https://slack.com/api/chat.postMessage");
-        let error = endpoint("no scheme", "chat.postMessage").unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("`no scheme/chat.postMessage` is not a URL")
-        );
+    match secret.refresh(parameters, &current, deadline).await {
+        Ok(Some(rotated)) => {
+            tracing::info!(%provider, origin = %secret.origin(), "credential refused; sending again with the rotated one");
+            send(rotated).await
+        }
+        Ok(None) => Err(DeliveryError::CredentialRefused {
+            provider,
+            origin: secret.origin(),
+            code: refused.code(),
+        }),
+        Err(source) => Err(credential(source)),
     }
 }

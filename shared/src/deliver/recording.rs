@@ -2,17 +2,15 @@
 
 use std::sync::Mutex;
 
-use secrecy::SecretString;
-use tokio::time::Instant;
-
-use super::{DeliveryError, Messenger, Receipt, Refusal};
-use crate::config::Provider;
+use super::{DeliveryError, Message, Messenger, Refusal};
+use crate::deadline::Deadline;
+use crate::destination::{Destination, Mention, Receipt};
 use crate::notification::Notification;
-use crate::route::Destination;
+use crate::render::Form;
 
 #[derive(Debug, Default)]
 pub struct RecordingMessenger {
-    pub posted: Mutex<Vec<(Destination, Notification)>>,
+    pub posted: Mutex<Vec<(Destination, Notification, Vec<Mention>, Form)>>,
     /// Destinations answered with this refusal instead of being recorded.
     pub refuse: Vec<(Destination, Refusal)>,
 }
@@ -20,20 +18,24 @@ pub struct RecordingMessenger {
 impl Messenger for RecordingMessenger {
     async fn post(
         &self,
-        _token: &SecretString,
         to: &Destination,
-        note: &Notification,
-        _deadline: Instant,
+        message: &Message<'_>,
+        _: Deadline,
     ) -> Result<Receipt, DeliveryError> {
         if let Some((_, refusal)) = self.refuse.iter().find(|(d, _)| d == to) {
             return Err(DeliveryError::Api {
-                provider: Provider::Slack,
+                provider: to.provider,
                 code: "channel_not_found".into(),
                 refusal: *refusal,
             });
         }
         let mut posted = self.posted.lock().unwrap();
-        posted.push((to.clone(), note.clone()));
+        posted.push((
+            to.clone(),
+            message.note.clone(),
+            message.mentions.to_vec(),
+            message.form,
+        ));
         Ok(Receipt {
             channel: to.to_string(),
             message_id: posted.len().to_string(),

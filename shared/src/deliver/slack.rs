@@ -1,159 +1,61 @@
-//! Slack Web API transport: `chat.postMessage`, with `users.lookupByEmail` for DMs by email.
+//! Slack transport: `chat.postMessage` with a bot token (`users.lookupByEmail` for DMs by email), and
+//! incoming webhooks.
 
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, RequestBuilder, Url};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use tokio::time::Instant;
+use serde_json::Value;
 
-use super::pace::Pacer;
-use super::{
-    DeliveryError, HttpClientError, Messenger, Receipt, Refusal, attempt_timeout, endpoint,
-    json_body, retry_after_header, with_retries,
-};
-use crate::config::Provider;
-use crate::notification::Notification;
+use super::http::{endpoint, json_body, retry_after_header};
+use super::retry::{attempt_timeout, with_retries};
+use super::{DeliveryError, HttpClientError, Message, Pace, Refusal, with_credential};
+use crate::cache::{TtlCache, capacity};
+use crate::deadline::Deadline;
+use crate::destination::{Destination, Place, Provider, Receipt};
+use crate::ledger::Lanes;
+use crate::params::Parameters;
 use crate::render::slack::render;
-use crate::route::Destination;
+use crate::secret::{Secret, Secrets};
 
 const PROVIDER: Provider = Provider::Slack;
-
-#[derive(Debug)]
-pub struct SlackMessenger {
-    http: Client,
-    post_message: Url,
-    lookup_by_email: Url,
-    /// Slack limits posts per channel, so `chat.postMessage` is paced per channel once limited.
-    pacer: Pacer,
-}
-
-/// What every Web API answer says of itself.
-#[derive(Deserialize)]
-struct Status {
-    ok: bool,
-    error: Option<String>,
-}
-
-/// A method's answer, read in one pass: the status and the method's own fields, which an error lacks.
-trait Answer: Sized {
-    type Value;
-    /// The fields `Value` needs, for the error when they are missing.
-    const FIELDS: &str;
-    fn read(body: &[u8]) -> serde_json::Result<Self>;
-    fn into_parts(self) -> (Status, Option<Self::Value>);
-}
-
-/// Read by `UntilMessage`, not derived: the derived reading would skip the whole echo.
-#[derive(Default)]
-struct Posted {
-    ok: bool,
-    error: Option<String>,
-    channel: Option<String>,
-    ts: Option<String>,
-}
-
-impl Answer for Posted {
-    type Value = Receipt;
-    const FIELDS: &str = "`channel` and `ts`";
-    /// Stops at the echoed `message` once everything else is read: Slack sends the whole message back,
-    /// as long as the one posted, and skipping it cost more than the rest of the answer.
-    fn read(body: &[u8]) -> serde_json::Result<Self> {
-        let mut stopped = None;
-        let mut json = serde_json::Deserializer::from_slice(body);
-        match serde::de::Deserializer::deserialize_map(&mut json, UntilMessage(&mut stopped)) {
-            Ok(posted) => json.end().map(|()| posted),
-            Err(error) => stopped.ok_or(error),
-        }
-    }
-    fn into_parts(self) -> (Status, Option<Receipt>) {
-        let receipt = self
-            .channel
-            .zip(self.ts)
-            .map(|(channel, message_id)| Receipt {
-                channel,
-                message_id,
-            });
-        let status = Status {
-            ok: self.ok,
-            error: self.error,
-        };
-        (status, receipt)
-    }
-}
-
-/// Reads `chat.postMessage`'s answer; one that reaches a `message` with the rest known goes to the slot,
-/// and the error that stops the reading there is not one.
-struct UntilMessage<'a>(&'a mut Option<Posted>);
-
-impl<'de> serde::de::Visitor<'de> for UntilMessage<'_> {
-    type Value = Posted;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a Web API answer")
-    }
-
-    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Posted, M::Error> {
-        let (mut ok, mut posted) = (None, Posted::default());
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match &*key {
-                "ok" => ok = Some(map.next_value()?),
-                "error" => posted.error = map.next_value()?,
-                "channel" => posted.channel = map.next_value()?,
-                "ts" => posted.ts = map.next_value()?,
-                "message"
-                    if ok == Some(true) && posted.channel.is_some() && posted.ts.is_some() =>
-                {
-                    posted.ok = true;
-                    *self.0 = Some(posted);
-                    return Err(serde::de::Error::custom("stopped at the echoed message"));
-                }
-                _ => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        posted.ok = ok.ok_or_else(|| serde::de::Error::missing_field("ok"))?;
-        Ok(posted)
-    }
-}
-
-#[derive(Deserialize)]
-struct Lookup {
-    ok: bool,
-    error: Option<String>,
-    user: Option<User>,
-}
-
-#[derive(Deserialize)]
-struct User {
-    id: String,
-}
-
-impl Answer for Lookup {
-    type Value = String;
-    const FIELDS: &str = "`user.id`";
-    fn read(body: &[u8]) -> serde_json::Result<Self> {
-        serde_json::from_slice(body)
-    }
-    fn into_parts(self) -> (Status, Option<String>) {
-        let status = Status {
-            ok: self.ok,
-            error: self.error,
-        };
-        (status, self.user.map(|user| user.id))
-    }
-}
+/// Email addresses looked up, kept for an hour: an owner's address rarely changes its user.
+const CACHED_EMAILS: NonZeroUsize = capacity(500);
+const EMAIL_TTL: Duration = Duration::from_secs(3600);
 
 /// Slack's error codes that mean "this destination cannot be used" rather than "this app cannot post".
 const DESTINATION_ERRORS: &[&str] = &[
     "channel_not_found",
     "not_in_channel",
     "is_archived",
+    "channel_is_archived",
     "users_not_found",
     "user_not_found",
     "cannot_dm_bot",
     "user_disabled",
     "restricted_action",
+];
+/// The token (or a webhook) was refused: it may have been rotated.
+const CREDENTIAL_ERRORS: &[&str] = &[
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "no_service",
+    "invalid_token",
+];
+/// The message was refused as malformed.
+const INVALID_ERRORS: &[&str] = &[
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "invalid_attachments",
+    "invalid_payload",
+    "msg_too_long",
 ];
 const TRANSIENT_ERRORS: &[&str] = &[
     "ratelimited",
@@ -163,67 +65,84 @@ const TRANSIENT_ERRORS: &[&str] = &[
     "service_unavailable",
 ];
 
-impl SlackMessenger {
-    pub fn new(http: Client, base: &str) -> Result<Self, HttpClientError> {
+#[derive(Debug)]
+pub struct SlackMessenger<P, L> {
+    http: Client,
+    post_message: Url,
+    lookup_by_email: Url,
+    token: Option<Secret>,
+    webhooks: Arc<Secrets>,
+    parameters: Arc<P>,
+    pace: Pace<L>,
+    users: TtlCache<String>,
+}
+
+impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
+    pub fn new(
+        http: Client,
+        base: &str,
+        token: Option<Secret>,
+        webhooks: Arc<Secrets>,
+        parameters: Arc<P>,
+        pace: Pace<L>,
+    ) -> Result<Self, HttpClientError> {
         Ok(Self {
             http,
             post_message: endpoint(base, "chat.postMessage")?,
             lookup_by_email: endpoint(base, "users.lookupByEmail")?,
-            pacer: Pacer::default(),
+            token,
+            webhooks,
+            parameters,
+            pace,
+            users: TtlCache::new(CACHED_EMAILS, EMAIL_TTL),
         })
     }
 
-    /// Calls `method`, retrying within `deadline`; a call that posts to a channel names it as `lane`.
-    async fn call<A: Answer>(
+    pub async fn post(
         &self,
-        token: &SecretString,
-        deadline: Instant,
-        request: impl Fn(&Client) -> RequestBuilder,
-        lane: Option<&str>,
-    ) -> Result<A::Value, DeliveryError> {
-        with_retries(PROVIDER, deadline, || async {
-            if let Some(channel) = lane {
-                self.pacer.wait(channel, deadline).await;
-            }
-            let response = request(&self.http)
-                .bearer_auth(token.expose_secret())
-                .timeout(attempt_timeout(PROVIDER, deadline)?)
-                .send()
-                .await
-                .map_err(DeliveryError::transport(PROVIDER))?;
-            let status = response.status();
-            if status.as_u16() == 429 {
-                let retry_after = retry_after_header(response.headers())
-                    .unwrap_or(std::time::Duration::from_secs(1));
-                if let Some(channel) = lane {
-                    self.pacer.limited(channel, retry_after);
+        to: &Destination,
+        message: &Message<'_>,
+        deadline: Deadline,
+    ) -> Result<Receipt, DeliveryError> {
+        if let Place::Webhook(parameter) = &to.place {
+            let body = json_body(PROVIDER, &render(message.note, None, message.mentions, message.form))?;
+            let (secret, lane) = (self.webhooks.get(parameter), to.key());
+            return with_credential(PROVIDER, &secret, &*self.parameters, deadline, |url| {
+                self.webhook(url, &body, &lane, deadline)
+            })
+            .await
+            .map(|()| Receipt {
+                channel: to.to_string(),
+                message_id: String::new(),
+            });
+        }
+        let token = self.token.as_ref().ok_or(DeliveryError::Unconfigured {
+            provider: PROVIDER,
+            what: "a Slack bot token",
+        })?;
+        with_credential(PROVIDER, token, &*self.parameters, deadline, |token| async move {
+            // A user id as `channel` posts to the app's DM with that user.
+            let channel = match &to.place {
+                Place::Email(email) => self.user_id(&token, email, deadline).await?,
+                Place::Channel(channel) | Place::User(channel) | Place::Webhook(channel) => {
+                    channel.clone()
                 }
-                return Err(DeliveryError::RateLimited {
-                    provider: PROVIDER,
-                    retry_after,
-                });
-            }
-            if !status.is_success() {
-                return Err(DeliveryError::Http {
-                    provider: PROVIDER,
-                    status: status.as_u16(),
-                });
-            }
-            let body = response
-                .bytes()
-                .await
-                .map_err(DeliveryError::transport(PROVIDER))?;
-            let (status, value) = read_answer::<A>(&body)?;
-            // The Web API answers HTTP 200 even for errors: `ok` decides.
-            if !status.ok {
-                return Err(api_error(
-                    status.error.unwrap_or_else(|| "unknown_error".to_owned()),
-                ));
-            }
-            if let Some(channel) = lane {
-                self.pacer.posted(channel);
-            }
-            value.map_err(|problem| api_error(format!("unexpected_answer: {problem}")))
+            };
+            let rendered = render(message.note, Some(&channel), message.mentions, message.form);
+            let body = json_body(PROVIDER, &rendered)?;
+            let answer = self
+                .call(&token, deadline, Some(&to.key()), |http| {
+                    http.post(self.post_message.clone())
+                        // Slack asks for the charset on JSON bodies.
+                        .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                        .body(body.clone())
+                })
+                .await?;
+            // `ok: true` is a post even when the answer says nothing more.
+            Ok(Receipt {
+                channel: text(&answer, "/channel").unwrap_or(channel),
+                message_id: text(&answer, "/ts").unwrap_or_default(),
+            })
         })
         .await
     }
@@ -232,76 +151,146 @@ impl SlackMessenger {
         &self,
         token: &SecretString,
         email: &str,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Result<String, DeliveryError> {
-        self.call::<Lookup>(
-            token,
-            deadline,
-            |http| {
+        if let Some(id) = self.users.get(email) {
+            return Ok(id);
+        }
+        let answer = self
+            .call(token, deadline, None, |http| {
                 http.get(self.lookup_by_email.clone())
                     .query(&[("email", email)])
-            },
-            None,
-        )
-        .await
+            })
+            .await?;
+        let id = text(&answer, "/user/id")
+            .ok_or_else(|| api_error("unexpected_answer: no `user.id`".into()))?;
+        self.users.put(email, id.clone());
+        Ok(id)
     }
-}
 
-impl Messenger for SlackMessenger {
-    async fn post(
+    /// Calls a Web API method, retrying within `deadline`; a call that posts to a channel paces it.
+    async fn call(
         &self,
         token: &SecretString,
-        to: &Destination,
-        note: &Notification,
-        deadline: Instant,
-    ) -> Result<Receipt, DeliveryError> {
-        // A user id as `channel` posts to the app's DM with that user.
-        let channel = match to {
-            Destination::Channel(channel) | Destination::User(channel) => channel.clone(),
-            Destination::Email(email) => self.user_id(token, email, deadline).await?,
-        };
-        let body = json_body(PROVIDER, &render(note, &channel))?;
-        self.call::<Posted>(
-            token,
-            deadline,
-            // Slack asks for the charset on JSON bodies.
-            |http| {
-                http.post(self.post_message.clone())
-                    .header(CONTENT_TYPE, "application/json; charset=utf-8")
-                    .body(body.clone())
-            },
-            Some(&channel),
-        )
+        deadline: Deadline,
+        lane: Option<&str>,
+        request: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<Value, DeliveryError> {
+        with_retries(PROVIDER, deadline, || async {
+            if let Some(lane) = lane {
+                self.pace.wait(PROVIDER, lane, deadline).await?;
+            }
+            let response = request(&self.http)
+                .bearer_auth(token.expose_secret())
+                .timeout(attempt_timeout(PROVIDER, deadline)?)
+                .send()
+                .await
+                .map_err(DeliveryError::transport(PROVIDER))?;
+            let status = response.status().as_u16();
+            if status == 429 {
+                return Err(self.rate_limited(lane, response.headers(), deadline).await);
+            }
+            if !response.status().is_success() {
+                return Err(DeliveryError::Http {
+                    provider: PROVIDER,
+                    status,
+                });
+            }
+            let body = response
+                .bytes()
+                .await
+                .map_err(DeliveryError::transport(PROVIDER))?;
+            let answer: Value = serde_json::from_slice(&body)
+                .map_err(|e| api_error(format!("unreadable_answer: {e}")))?;
+            // The Web API answers HTTP 200 even for errors: `ok` decides.
+            match answer.get("ok").and_then(Value::as_bool) {
+                Some(true) => Ok(answer),
+                Some(false) => Err(api_error(
+                    text(&answer, "/error").unwrap_or_else(|| "unknown_error".to_owned()),
+                )),
+                None => Err(api_error("unreadable_answer: no `ok`".to_owned())),
+            }
+        })
         .await
+    }
+
+    /// Posts through an incoming webhook, whose answer is `ok` or a plain-text error code.
+    async fn webhook(
+        &self,
+        url: SecretString,
+        body: &Bytes,
+        lane: &str,
+        deadline: Deadline,
+    ) -> Result<(), DeliveryError> {
+        let url = Url::parse(url.expose_secret())
+            .map_err(|_| api_error("the webhook parameter does not hold a URL".to_owned()))?;
+        with_retries(PROVIDER, deadline, || async {
+            self.pace.wait(PROVIDER, lane, deadline).await?;
+            let response = self
+                .http
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                .body(body.clone())
+                .timeout(attempt_timeout(PROVIDER, deadline)?)
+                .send()
+                .await
+                .map_err(DeliveryError::transport(PROVIDER))?;
+            let status = response.status().as_u16();
+            if status == 429 {
+                return Err(self.rate_limited(Some(lane), response.headers(), deadline).await);
+            }
+            if response.status().is_success() {
+                return Ok(());
+            }
+            if status >= 500 {
+                return Err(DeliveryError::Http {
+                    provider: PROVIDER,
+                    status,
+                });
+            }
+            let reason = response.text().await.unwrap_or_default();
+            let mut error = api_error(reason.trim().chars().take(100).collect());
+            if let DeliveryError::Api { refusal, .. } = &mut error
+                && *refusal == Refusal::Transient
+            {
+                *refusal = Refusal::Permanent;
+            }
+            Err(error)
+        })
+        .await
+    }
+
+    async fn rate_limited(
+        &self,
+        lane: Option<&str>,
+        headers: &reqwest::header::HeaderMap,
+        deadline: Deadline,
+    ) -> DeliveryError {
+        let retry_after = retry_after_header(headers).unwrap_or(Duration::from_secs(1));
+        if let Some(lane) = lane {
+            self.pace.limited(lane, retry_after, deadline).await;
+        }
+        DeliveryError::RateLimited {
+            provider: PROVIDER,
+            retry_after,
+        }
     }
 }
 
-/// The answer's status, and its value or why it has none. A body that is not a Web API answer at all is a
-/// transient error; an answer whose own fields are malformed is still read for its status, which says
-/// whether the message was posted (a retry would then post it twice).
-fn read_answer<A: Answer>(
-    body: &[u8],
-) -> Result<(Status, Result<A::Value, String>), DeliveryError> {
-    match A::read(body) {
-        Ok(answer) => {
-            let (status, value) = answer.into_parts();
-            Ok((status, value.ok_or_else(|| format!("no {}", A::FIELDS))))
-        }
-        Err(malformed) => match serde_json::from_slice::<Status>(body) {
-            Ok(status) => Ok((status, Err(malformed.to_string()))),
-            Err(e) => Err(DeliveryError::Api {
-                provider: PROVIDER,
-                code: format!("unreadable_answer: {e}"),
-                refusal: Refusal::Transient,
-            }),
-        },
-    }
+/// A string at `pointer` in an answer.
+fn text(answer: &Value, pointer: &str) -> Option<String> {
+    answer.pointer(pointer)?.as_str().map(str::to_owned)
 }
 
 fn api_error(code: String) -> DeliveryError {
-    let refusal = if DESTINATION_ERRORS.contains(&code.as_str()) {
+    let is = |list: &[&str]| list.contains(&code.as_str());
+    let refusal = if is(DESTINATION_ERRORS) {
         Refusal::Destination
-    } else if TRANSIENT_ERRORS.contains(&code.as_str()) {
+    } else if is(CREDENTIAL_ERRORS) {
+        Refusal::Credential
+    } else if is(INVALID_ERRORS) {
+        Refusal::Invalid
+    } else if is(TRANSIENT_ERRORS) || code.starts_with("unreadable_answer") {
         Refusal::Transient
     } else {
         Refusal::Permanent
@@ -317,55 +306,15 @@ fn api_error(code: String) -> DeliveryError {
 mod tests {
     use super::*;
 
-    fn posted(body: &str) -> Result<(bool, Result<Receipt, String>), DeliveryError> {
-        read_answer::<Posted>(body.as_bytes()).map(|(status, value)| (status.ok, value))
-    }
-
     #[test]
-    fn a_posted_answer_is_read_up_to_the_echoed_message_or_past_it() {
-        let message = r#"{"text":"hi","blocks":[{"type":"header"}]}"#;
-        for body in [
-            // Slack's order: the echo is not read, so even a broken one does not matter.
-            format!(r#"{{"ok":true,"channel":"C1","ts":"1.2","message":{message}}}"#),
-            r#"{"ok":true,"channel":"C1","ts":"1.2","message":{"text":"#.to_owned(),
-            // Any other order: the echo is skipped.
-            format!(r#"{{"message":{message},"ts":"1.2","ok":true,"channel":"C1"}}"#),
-            format!(r#"{{"ok":true,"message":{message},"channel":"C1","ts":"1.2","warning":"x"}}"#),
-        ] {
-            let (ok, receipt) = posted(&body).unwrap();
-            assert!(ok, "{body}");
-            let receipt = receipt.unwrap();
-            assert_eq!(
-                (receipt.channel.as_str(), receipt.message_id.as_str()),
-                ("C1", "1.2"),
-                "{body}"
-            );
-        }
-    }
-
-    #[test]
-    fn an_answer_with_malformed_fields_still_says_it_was_posted() {
-        // Posted, so permanent: a retry would post the message twice.
-        let (ok, receipt) = posted(r#"{"ok":true,"channel":7,"ts":"1.2"}"#).unwrap();
-        assert!(ok);
-        assert!(receipt.unwrap_err().contains("invalid type"));
-        let (ok, receipt) = posted(r#"{"ok":true}"#).unwrap();
-        assert!(ok);
-        assert_eq!(receipt.unwrap_err(), "no `channel` and `ts`");
-        let (ok, _) = posted(r#"{"ok":false,"error":"not_in_channel","channel":[]}"#).unwrap();
-        assert!(!ok);
-    }
-
-    #[test]
-    fn a_body_that_is_no_answer_is_transient() {
-        for body in [
-            "<html>busy</html>",
-            r#"{"channel":"C1"}"#,
-            r#"{"ok":true,"channel":"C1","ts":"1.2"} and more"#,
-        ] {
-            let error = posted(body).unwrap_err();
-            assert!(error.is_retryable(), "{body}: {error}");
-            assert!(error.to_string().contains("unreadable_answer"), "{error}");
-        }
+    fn codes_are_sorted_by_what_can_be_done_about_them() {
+        let refusal = |code: &str| api_error(code.into()).refusal();
+        assert_eq!(refusal("channel_not_found"), Some(Refusal::Destination));
+        assert_eq!(refusal("token_revoked"), Some(Refusal::Credential));
+        assert_eq!(refusal("invalid_blocks"), Some(Refusal::Invalid));
+        assert_eq!(refusal("fatal_error"), Some(Refusal::Transient));
+        assert_eq!(refusal("missing_scope"), Some(Refusal::Permanent));
+        assert!(api_error("fatal_error".into()).is_unclear());
+        assert!(!api_error("ratelimited".into()).is_unclear());
     }
 }

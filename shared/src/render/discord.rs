@@ -1,8 +1,9 @@
-//! Discord create-message bodies: one embed per notification, mentions always disabled.
+//! Discord message bodies: one embed per notification, mentions only those a route names.
 
 use serde::Serialize;
 
-use super::{color, emoji, is_short};
+use super::{Form, color, emoji, is_short, native_time};
+use crate::destination::Mention;
 use crate::notification::{Notification, Style};
 use crate::text::escape_within;
 
@@ -27,6 +28,7 @@ const SUMMARY_MAX: usize = 300;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DiscordMessage {
     pub content: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub embeds: Vec<Embed>,
     pub allowed_mentions: AllowedMentions,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,10 +37,15 @@ pub struct DiscordMessage {
     pub enforce_nonce: Option<bool>,
 }
 
-/// `parse: []` turns off every mention Discord would otherwise parse, `@everyone` included.
+/// `parse: []` turns off every mention Discord would otherwise parse, `@everyone` included; `users` and
+/// `roles` list exactly the ones a route asked for.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct AllowedMentions {
     pub parse: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -81,8 +88,9 @@ impl Embed {
     }
 }
 
-/// Markdown and mention syntax, neutralised: a backslash escapes markdown, and a zero-width space
-/// after `@` keeps `@everyone` and `@here` from ever being parsed.
+/// Markdown and mention syntax, defused with Discord's backslash escape, which the reader never sees:
+/// masked links, code, headings, quotes and `<@id>` stay text, and copied text is what was sent.
+/// `@everyone` needs no escape: `allowed_mentions` already keeps it from pinging.
 fn escape(c: char) -> Option<&'static str> {
     match c {
         '\\' => Some("\\\\"),
@@ -96,110 +104,143 @@ fn escape(c: char) -> Option<&'static str> {
         '[' => Some("\\["),
         ']' => Some("\\]"),
         '#' => Some("\\#"),
-        '@' => Some("@\u{200B}"),
         _ => None,
     }
 }
 
-/// Code spans show backslashes literally, so a zero-width space defuses mention syntax there instead,
-/// and the span's own delimiter is replaced.
-fn escape_code(c: char) -> Option<&'static str> {
-    match c {
-        '`' => Some("'"),
-        '@' => Some("@\u{200B}"),
-        '<' => Some("<\u{200B}"),
-        _ => None,
+/// Inside code, Discord shows every character as it is, backslashes too: nothing to escape.
+fn verbatim(_: char) -> Option<&'static str> {
+    None
+}
+
+pub fn render(note: &Notification, mentions: &[Mention], form: Form) -> DiscordMessage {
+    let mut allowed = AllowedMentions::default();
+    let mut pings = String::new();
+    for mention in mentions {
+        match mention {
+            Mention::DiscordUser(id) => allowed.users.push(id.clone()),
+            Mention::DiscordRole(id) => allowed.roles.push(id.clone()),
+            Mention::SlackUser(_) | Mention::SlackGroup(_) => continue,
+        }
+        pings += &mention.discord().unwrap_or_default();
+        pings.push(' ');
+    }
+    let summary = match form {
+        Form::Full => note.title_line(),
+        Form::Plain => note.summary(),
+    };
+    let content = pings.clone()
+        + &escape_within(&summary, SUMMARY_MAX.min(CONTENT_MAX - pings.len()), escape);
+    DiscordMessage {
+        content,
+        embeds: match form {
+            Form::Full => vec![embed(note)],
+            Form::Plain => Vec::new(),
+        },
+        allowed_mentions: allowed,
+        nonce: None,
+        enforce_nonce: None,
     }
 }
 
-pub fn render(note: &Notification) -> DiscordMessage {
-    let title = escape_within(
-        &format!("{} {}", emoji(note.tone), note.headline),
-        TITLE_MAX,
-        escape,
-    );
-    let mut description = String::new();
+fn embed(note: &Notification) -> Embed {
+    let mut description = Vec::new();
     if let Some(meant_for) = &note.redirected_from {
-        description.push_str(&escape_within(meant_for, DESCRIPTION_BUDGET / 4, escape));
+        description.push(escape_within(meant_for, DESCRIPTION_BUDGET / 4, escape));
     }
     if let Some(message) = &note.message {
-        if !description.is_empty() {
-            description.push('\n');
-        }
-        // A code block: "```\n" and "\n```".
-        let room = DESCRIPTION_BUDGET - description.chars().count() - 8;
-        description.push_str(&format!(
-            "```\n{}\n```",
-            escape_within(message, room, escape_code)
-        ));
+        let room = DESCRIPTION_BUDGET - description.iter().map(|d| d.chars().count() + 1).sum::<usize>();
+        description.push(code_block(message, room));
     }
-    let footer = EmbedFooter {
-        text: escape_within(
-            &format!("{} · event {}", note.action, note.event_id),
-            FOOTER_BUDGET,
-            escape,
-        ),
-    };
-
-    let mut facts = vec![("Rack".to_owned(), note.rack.clone(), Style::Plain)];
-    facts.push(("Status".to_owned(), note.status.clone(), Style::Plain));
+    let mut facts = vec![
+        ("Rack", note.rack.as_str(), Style::Plain),
+        ("Status", note.status.as_str(), Style::Plain),
+    ];
     facts.extend(
         note.fields
             .iter()
-            .map(|f| (f.label.clone(), f.value.clone(), f.style)),
+            .map(|f| (f.label.as_str(), f.value.as_str(), f.style)),
     );
-    let hidden = facts.len().saturating_sub(FIELDS_MAX);
-    let shown = if hidden > 0 {
-        FIELDS_MAX - 1
-    } else {
-        facts.len()
-    };
-
+    let timestamp = note.timestamp.as_ref().and_then(|ts| {
+        native_time(ts).map(|_| ts.to_rfc3339())
+    });
+    let unshown_time = note
+        .timestamp
+        .filter(|_| timestamp.is_none())
+        .map(|ts| ts.to_rfc3339());
+    if let Some(time) = &unshown_time {
+        facts.push(("Time", time.as_str(), Style::Plain));
+    }
     let mut embed = Embed {
-        title,
-        description: (!description.is_empty()).then_some(description),
+        title: escape_within(
+            &format!("{} {}", emoji(note.tone), note.headline),
+            TITLE_MAX,
+            escape,
+        ),
+        description: (!description.is_empty()).then(|| description.join("\n")),
         color: color(note.tone),
         fields: Vec::with_capacity(FIELDS_MAX),
-        footer,
-        timestamp: note.timestamp.map(|ts| ts.to_rfc3339()),
+        footer: EmbedFooter {
+            text: escape_within(
+                &format!("{} · event {}", note.action, note.event_id),
+                FOOTER_BUDGET,
+                escape,
+            ),
+        },
+        timestamp,
     };
-    let mut budget = EMBEDS_TOTAL_MAX - embed.length();
+    embed.fields = fields(&facts, EMBEDS_TOTAL_MAX - embed.length());
+    embed
+}
+
+/// The facts as fields within `budget` characters, each given a fair share of what is left, and a
+/// closing field that says how many did not fit in Discord's 25.
+fn fields(facts: &[(&str, &str, Style)], mut budget: usize) -> Vec<EmbedField> {
+    let hidden = facts.len().saturating_sub(FIELDS_MAX);
+    let shown = if hidden > 0 { FIELDS_MAX - 1 } else { facts.len() };
+    let mut fields = Vec::with_capacity(FIELDS_MAX);
     for (index, (label, value, style)) in facts.iter().take(shown).enumerate() {
         let name = escape_within(label, LABEL_MAX.min(FIELD_NAME_MAX), escape);
-        // Share what is left fairly among the fields still to come, so every field gets its turn.
         let fair = budget / (shown - index + usize::from(hidden > 0));
         let room = FIELD_VALUE_MAX
             .min(fair.saturating_sub(name.chars().count()))
             .max(3);
         let value = match style {
             Style::Plain => escape_within(value, room, escape),
-            Style::Code => format!("`{}`", escape_within(value, room - 2, escape_code)),
+            Style::Code => code_span(value, room),
         };
-        let value = if value.is_empty() {
-            "-".to_owned()
-        } else {
-            value
-        };
+        let value = if value.is_empty() { "-".to_owned() } else { value };
         budget = budget.saturating_sub(name.chars().count() + value.chars().count());
-        embed.fields.push(EmbedField {
+        fields.push(EmbedField {
             inline: is_short(&value),
             name,
             value,
         });
     }
     if hidden > 0 {
-        embed.fields.push(EmbedField {
+        fields.push(EmbedField {
             name: "More".to_owned(),
             value: format!("{} more details not shown", hidden + 1),
             inline: false,
         });
     }
+    fields
+}
 
-    DiscordMessage {
-        content: escape_within(&note.title_line(), SUMMARY_MAX.min(CONTENT_MAX), escape),
-        embeds: vec![embed],
-        allowed_mentions: AllowedMentions::default(),
-        nonce: None,
-        enforce_nonce: None,
+/// A code span, unless the text has a backtick that would end it early: then escaped text.
+fn code_span(text: &str, max: usize) -> String {
+    if text.contains('`') {
+        escape_within(text, max, escape)
+    } else {
+        format!("`{}`", escape_within(text, max.saturating_sub(2), verbatim))
+    }
+}
+
+/// A code block ("```\n" and "\n```"), unless the text holds a fence of its own.
+fn code_block(text: &str, max: usize) -> String {
+    if text.contains("```") {
+        escape_within(text, max, escape)
+    } else {
+        format!("```\n{}\n```", escape_within(text, max.saturating_sub(8), verbatim))
     }
 }

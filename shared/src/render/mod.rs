@@ -3,7 +3,17 @@
 pub mod discord;
 pub mod slack;
 
+use chrono::{DateTime, Datelike, Utc};
+
 use crate::notification::Tone;
+
+/// How much of the rendering to send: everything, or the text alone when the provider refused the full
+/// message as invalid, so that an event is never lost to a rendering bug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Full,
+    Plain,
+}
 
 /// One palette for both providers, so a failure looks the same wherever it lands.
 pub fn color(tone: Tone) -> u32 {
@@ -29,4 +39,15 @@ const SHORT_VALUE: usize = 40;
 
 pub fn is_short(value: &str) -> bool {
     value.chars().count() <= SHORT_VALUE
+}
+
+/// The years both providers' native time displays are trusted with; any other time (a rack can send
+/// year 1 or 9999) is shown as text instead of risking a refused message.
+const NATIVE_YEARS: std::ops::RangeInclusive<i32> = 1970..=2200;
+
+/// Seconds since the epoch, when `time` is one the providers can show natively.
+pub fn native_time(time: &DateTime<Utc>) -> Option<i64> {
+    NATIVE_YEARS
+        .contains(&time.year())
+        .then(|| time.timestamp())
 }

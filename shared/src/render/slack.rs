@@ -1,12 +1,11 @@
-//! Slack `chat.postMessage` bodies in Block Kit, with a `text` fallback and a colour bar.
-
-use std::borrow::Cow;
+//! Slack message bodies in Block Kit, with a `text` fallback and a colour bar.
 
 use serde::Serialize;
 
-use super::{color, emoji};
+use super::{Form, color, emoji, native_time};
+use crate::destination::Mention;
 use crate::notification::{Field, Notification, Style};
-use crate::text::{escape_within, push_escaped, truncate};
+use crate::text::{escape_within, truncate};
 
 /// Slack's limits (Block Kit reference, `chat.postMessage`).
 pub const TEXT_MAX: usize = 40_000;
@@ -19,14 +18,19 @@ pub const BLOCKS_MAX: usize = 50;
 
 /// Our own cap: more than four sections of facts is noise, and it keeps far below `BLOCKS_MAX`.
 const FIELDS_SHOWN_MAX: usize = 4 * SECTION_FIELDS_MAX;
-/// Our own cap for a field's label, which may come from an unknown data key.
+/// Our own caps for a label (which may come from an unknown data key) and the context line's parts.
 const LABEL_MAX: usize = 100;
+const CONTEXT_PART_MAX: usize = 200;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SlackMessage {
-    pub channel: String,
+    /// Absent for incoming webhooks, which post to their own channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     pub text: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<Block>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
     pub unfurl_links: bool,
     pub unfurl_media: bool,
@@ -34,24 +38,9 @@ pub struct SlackMessage {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Attachment {
-    pub color: HexColor,
+    /// `#rrggbb`.
+    pub color: String,
     pub blocks: Vec<Block>,
-}
-
-/// A colour as Slack reads it, `#rrggbb`, written straight into the JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HexColor(pub u32);
-
-impl std::fmt::Display for HexColor {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "#{:06x}", self.0)
-    }
-}
-
-impl Serialize for HexColor {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -75,10 +64,21 @@ pub enum Block {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Text {
     PlainText { text: String, emoji: bool },
-    Mrkdwn { text: String },
+    /// Always `verbatim`: Slack would otherwise turn bare URLs, `#channel` names and `@here` in
+    /// untrusted text into live links and mentions.
+    Mrkdwn { text: String, verbatim: bool },
 }
 
-/// Slack's three control characters; escaping them is what keeps `<!channel>` and `<@U…>` inert.
+impl Text {
+    pub fn text(&self) -> &str {
+        match self {
+            Self::PlainText { text, .. } | Self::Mrkdwn { text, .. } => text,
+        }
+    }
+}
+
+/// Slack's three control characters; escaping them is what keeps `<!channel>` and `<@U…>` inert, and
+/// Slack shows them as the characters they stand for, so copied text is what was sent.
 fn escape(c: char) -> Option<&'static str> {
     match c {
         '&' => Some("&amp;"),
@@ -88,84 +88,107 @@ fn escape(c: char) -> Option<&'static str> {
     }
 }
 
-/// Inside a code span a backtick would end it early.
-fn escape_code(c: char) -> Option<&'static str> {
-    match c {
-        '`' => Some("'"),
-        _ => escape(c),
-    }
-}
-
 fn mrkdwn(text: String) -> Text {
-    Text::Mrkdwn { text }
+    Text::Mrkdwn {
+        text,
+        verbatim: true,
+    }
 }
 
-/// Each text is built in one string: the rendering runs on every event, and most of its cost was
-/// allocating and formatting the pieces.
-pub fn render(note: &Notification, channel: &str) -> SlackMessage {
-    let mut header = String::with_capacity(note.headline.len() + 8);
-    header.push_str(emoji(note.tone));
-    header.push(' ');
-    // plain_text is not parsed for mentions and shows entities literally; dropping the control
-    // characters keeps an unknown action's name from ever forming one, whatever the client does.
-    header.extend(
-        note.headline
-            .chars()
-            .filter(|c| !matches!(c, '<' | '>' | '&')),
-    );
-    let header = match truncate(&header, HEADER_MAX) {
-        Cow::Borrowed(_) => header,
-        Cow::Owned(cut) => cut,
+/// `note` for `channel` (`None` for a webhook); `Form::Plain` is the text alone, for a message Slack
+/// refused as invalid.
+pub fn render(
+    note: &Notification,
+    channel: Option<&str>,
+    mentions: &[Mention],
+    form: Form,
+) -> SlackMessage {
+    let pings: String = mentions
+        .iter()
+        .filter_map(Mention::slack)
+        .map(|m| m + " ")
+        .collect();
+    let text = pings.clone() + &escape_within(&note.summary(), TEXT_MAX - pings.len(), escape);
+    let (blocks, attachments) = match form {
+        Form::Plain => (Vec::new(), Vec::new()),
+        Form::Full => (
+            top(note, &pings),
+            vec![Attachment {
+                color: format!("#{:06x}", color(note.tone)),
+                blocks: details(note),
+            }],
+        ),
     };
-    let mut context = String::with_capacity(96);
-    context.push_str("*Rack* ");
-    push_escaped(&mut context, &note.rack, 200, escape);
-    if let Some(app) = &note.app {
-        context.push_str("  ·  *App* ");
-        push_escaped(&mut context, app, 200, escape);
+    SlackMessage {
+        channel: channel.map(str::to_owned),
+        text,
+        blocks,
+        attachments,
+        unfurl_links: false,
+        unfurl_media: false,
     }
-    context.push_str("  ·  *Status* ");
-    push_escaped(&mut context, &note.status, 100, escape);
-    let top = vec![
-        Block::Header {
-            text: Text::PlainText {
-                text: header,
-                emoji: true,
-            },
-        },
-        Block::Context {
-            elements: vec![mrkdwn(context)],
-        },
-    ];
+}
 
-    let mut details = Vec::new();
-    if let Some(meant_for) = &note.redirected_from {
-        details.push(Block::Section {
-            text: Some(mrkdwn(escape_within(meant_for, SECTION_TEXT_MAX, escape))),
+/// The headline, and a context line with the rack, the app and the status.
+fn top(note: &Notification, pings: &str) -> Vec<Block> {
+    // plain_text is not parsed for mentions; dropping the control characters keeps an unknown action's
+    // name (the headline's words for it) from ever forming one, whatever the client does.
+    let headline: String = note
+        .headline
+        .chars()
+        .filter(|c| !matches!(c, '<' | '>' | '&'))
+        .collect();
+    let header = format!("{} {headline}", emoji(note.tone));
+    let mut context = format!(
+        "*Rack* {}",
+        escape_within(&note.rack, CONTEXT_PART_MAX, escape)
+    );
+    if let Some(app) = &note.app {
+        context += &format!("  ·  *App* {}", escape_within(app, CONTEXT_PART_MAX, escape));
+    }
+    context += &format!(
+        "  ·  *Status* {}",
+        escape_within(&note.status, CONTEXT_PART_MAX, escape)
+    );
+    let mut blocks = vec![Block::Header {
+        text: Text::PlainText {
+            text: truncate(&header, HEADER_MAX).into_owned(),
+            emoji: true,
+        },
+    }];
+    if !pings.is_empty() {
+        blocks.push(Block::Section {
+            text: Some(mrkdwn(pings.trim_end().to_owned())),
             fields: Vec::new(),
         });
+    }
+    blocks.push(Block::Context {
+        elements: vec![mrkdwn(context)],
+    });
+    blocks
+}
+
+/// Inside the colour bar: where the message was meant to go, the facts, the error text, and a footer.
+fn details(note: &Notification) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    if let Some(meant_for) = &note.redirected_from {
+        blocks.push(section(escape_within(meant_for, SECTION_TEXT_MAX, escape)));
     }
     let shown = note.fields.len().min(FIELDS_SHOWN_MAX);
     for chunk in note.fields[..shown].chunks(SECTION_FIELDS_MAX) {
-        let fields = chunk.iter().map(field).collect();
-        details.push(Block::Section { text: None, fields });
-    }
-    if let Some(message) = &note.message {
-        let mut body = String::with_capacity(message.len().min(SECTION_TEXT_MAX) + 8);
-        body.push_str("```");
-        push_escaped(&mut body, message, SECTION_TEXT_MAX - 6, escape_code);
-        body.push_str("```");
-        details.push(Block::Section {
-            text: Some(mrkdwn(body)),
-            fields: Vec::new(),
+        blocks.push(Block::Section {
+            text: None,
+            fields: chunk.iter().map(field).collect(),
         });
     }
-    let mut event = String::with_capacity(note.action.len() + note.event_id.len() + 16);
-    event.push('`');
-    push_escaped(&mut event, &note.action, 200, escape_code);
-    event.push_str("`  ·  event ");
-    push_escaped(&mut event, &note.event_id, 200, escape);
-    let mut footer = vec![mrkdwn(event)];
+    if let Some(message) = &note.message {
+        blocks.push(section(code_block(message, SECTION_TEXT_MAX)));
+    }
+    let mut footer = vec![mrkdwn(format!(
+        "{}  ·  event {}",
+        code_span(&note.action, CONTEXT_PART_MAX),
+        escape_within(&note.event_id, CONTEXT_PART_MAX, escape)
+    ))];
     if note.fields.len() > shown {
         footer.push(mrkdwn(format!(
             "{} more details not shown",
@@ -173,45 +196,53 @@ pub fn render(note: &Notification, channel: &str) -> SlackMessage {
         )));
     }
     if let Some(timestamp) = &note.timestamp {
-        // Slack shows the time in each reader's own time zone; the text after `|` is the fallback.
-        footer.push(mrkdwn(format!(
-            "<!date^{}^{{date_short_pretty}} {{time_secs}}|{}>",
-            timestamp.timestamp(),
-            timestamp.to_rfc3339()
-        )));
+        footer.push(mrkdwn(match native_time(timestamp) {
+            // Slack shows the time in each reader's own time zone; the text after `|` is the fallback.
+            Some(seconds) => format!(
+                "<!date^{seconds}^{{date_short_pretty}} {{time_secs}}|{}>",
+                timestamp.to_rfc3339()
+            ),
+            None => timestamp.to_rfc3339(),
+        }));
     }
-    details.push(Block::Context { elements: footer });
+    blocks.push(Block::Context { elements: footer });
+    blocks
+}
 
-    SlackMessage {
-        channel: channel.to_owned(),
-        text: escape_within(&note.summary(), TEXT_MAX, escape),
-        blocks: top,
-        attachments: vec![Attachment {
-            color: HexColor(color(note.tone)),
-            blocks: details,
-        }],
-        unfurl_links: false,
-        unfurl_media: false,
+fn section(text: String) -> Block {
+    Block::Section {
+        text: Some(mrkdwn(text)),
+        fields: Vec::new(),
     }
 }
 
 /// `*label*` over its value, the value in a code span when it is meant to be copied.
 fn field(field: &Field) -> Text {
-    let mut text = String::with_capacity(field.label.len() + field.value.len() + 8);
-    text.push('*');
-    let label = push_escaped(&mut text, &field.label, LABEL_MAX, escape);
-    text.push_str("*\n");
-    // "*label*\n" plus, for code, two backticks.
-    let room = FIELD_TEXT_MAX - label - 5;
-    match field.style {
-        Style::Plain => {
-            push_escaped(&mut text, &field.value, room, escape);
-        }
-        Style::Code => {
-            text.push('`');
-            push_escaped(&mut text, &field.value, room, escape_code);
-            text.push('`');
-        }
+    let label = escape_within(&field.label, LABEL_MAX, escape);
+    // "*label*\n" and, for code, two backticks.
+    let room = FIELD_TEXT_MAX - label.chars().count() - 5;
+    let value = match field.style {
+        Style::Plain => escape_within(&field.value, room, escape),
+        Style::Code => code_span(&field.value, room),
+    };
+    mrkdwn(format!("*{label}*\n{value}"))
+}
+
+/// A code span, unless the text has a backtick that would end it early: then the text as it is, since
+/// Slack has no escape for a backtick and a changed character would be copied wrong.
+fn code_span(text: &str, max: usize) -> String {
+    if text.contains('`') {
+        escape_within(text, max, escape)
+    } else {
+        format!("`{}`", escape_within(text, max - 2, escape))
     }
-    mrkdwn(text)
+}
+
+/// A code block, unless the text holds a fence of its own.
+fn code_block(text: &str, max: usize) -> String {
+    if text.contains("```") {
+        escape_within(text, max, escape)
+    } else {
+        format!("```{}```", escape_within(text, max - 6, escape))
+    }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use shared::Category;
 use shared::category::{Disposition, disposition};
-use shared::config::Provider;
+use shared::destination::Provider;
 use shared::event::RackEvent;
 use standins::{FunctionProcess, Invocation, RuntimeApi};
 use tools::callgrind::{self, instructions_per_event};

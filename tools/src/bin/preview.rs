@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shared::Category;
-use shared::config::Provider;
+use shared::destination::Provider;
 use standins::{FunctionProcess, Invocation, RuntimeApi, function_binary};
 use tools::local::{Chat, Message, Sample, command_line, function_name, load_samples};
 
