@@ -12,8 +12,8 @@ use serde_json::Value;
 use wiremock::MockServer;
 
 use handler::{Inner, State};
-use ratelimit::Buckets;
 pub use ratelimit::DiscordRateLimit;
+use ratelimit::{Buckets, CREATE_MESSAGE_LIMIT};
 
 use crate::serve::serve;
 use crate::tally::Tally;
@@ -126,7 +126,7 @@ impl DiscordStandIn {
             token: DISCORD_TOKEN.into(),
             channels: HashMap::new(),
             users: HashMap::new(),
-            rate_limit: Some(DiscordRateLimit::default()),
+            rate_limit: Some(CREATE_MESSAGE_LIMIT),
         }
     }
 

@@ -7,8 +7,10 @@ pub mod runtime;
 mod serve;
 pub mod slack;
 mod tally;
+mod window;
 
 pub use discord::{DiscordFault, DiscordPosted, DiscordStandIn};
 pub use moto::MotoServer;
 pub use runtime::{ErrorBody, FunctionProcess, Invocation, RuntimeApi, function_binary};
 pub use slack::{Posted, SlackFault, SlackStandIn};
+pub use window::RateLimit;

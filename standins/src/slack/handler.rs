@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
 use super::{Posted, SlackChannel, SlackFault, SlackUser, blocks};
-use crate::serve::{Rules, header};
+use crate::serve::{Rules, header, query};
 use crate::tally::Tally;
+use crate::window::retry_after_secs;
 
 // Slack's documented ceiling for `text`, the notification fallback.
 const MAX_TEXT: usize = 40_000;
@@ -238,7 +239,7 @@ impl State {
         let interval = inner.min_interval?;
         let elapsed = inner.last_accepted.get(channel)?.elapsed();
         let wait = interval.checked_sub(elapsed).filter(|d| !d.is_zero())?;
-        Some((wait.as_secs_f64().ceil() as u64).max(1))
+        Some(retry_after_secs(wait))
     }
 
     fn accept(&self, posted: Posted) -> String {
@@ -284,12 +285,7 @@ impl State {
 
 /// A method argument from the query string, a JSON body or a form body, as Slack accepts all three.
 fn argument(request: &Request, name: &str) -> Option<String> {
-    let from_query = |url: &wiremock::http::Url| {
-        url.query_pairs()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.into_owned())
-    };
-    if let Some(value) = from_query(&request.url) {
+    if let Some(value) = query(&request.url, name) {
         return Some(value);
     }
     if let Ok(body) = serde_json::from_slice::<Value>(&request.body) {
@@ -297,5 +293,5 @@ fn argument(request: &Request, name: &str) -> Option<String> {
     }
     let mut form = request.url.clone();
     form.set_query(std::str::from_utf8(&request.body).ok());
-    from_query(&form)
+    query(&form, name)
 }
