@@ -14,5 +14,5 @@ pub use discord::{
 };
 pub use moto::MotoServer;
 pub use runtime::{ErrorBody, FunctionProcess, Invocation, RuntimeApi, function_binary};
-pub use slack::{Posted, SlackFault, SlackStandIn};
+pub use slack::{Posted, SlackFault, SlackMessage, SlackStandIn, SlackUpdate};
 pub use window::RateLimit;

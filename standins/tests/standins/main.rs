@@ -7,3 +7,6 @@ mod discord_webhooks;
 mod moto;
 mod runtime;
 mod slack;
+mod slack_edits;
+mod slack_pings;
+mod slack_webhooks;
