@@ -1,19 +1,27 @@
-//! `DiscordStandIn`: a local Discord REST API (create message, open DM) that keeps Discord's rules.
+//! `DiscordStandIn`: a local Discord REST API (create and edit messages, threads, webhooks, open DM) that
+//! keeps Discord's rules and records whom each message pings.
 
 mod handler;
+mod messages;
+mod pings;
 mod ratelimit;
+mod threads;
 mod validate;
+mod webhook;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
 use wiremock::MockServer;
 
 use handler::{Inner, State};
-use ratelimit::Buckets;
+pub use messages::{DiscordEdit, DiscordMessage, DiscordPosted};
+pub use pings::Pings;
 pub use ratelimit::DiscordRateLimit;
+use ratelimit::{Buckets, CREATE_MESSAGE_LIMIT};
+pub use threads::DiscordThread;
+use webhook::Webhook;
 
 use crate::serve::serve;
 use crate::tally::Tally;
@@ -49,19 +57,13 @@ pub enum DiscordFault {
     RateLimited { retry_after: f64, global: bool },
 }
 
-/// A message the stand-in accepted.
-#[derive(Clone, Debug)]
-pub struct DiscordPosted {
-    pub channel_id: String,
-    pub message_id: String,
-    pub body: Value,
-}
-
 pub struct DiscordStandInBuilder {
     token: String,
     channels: HashMap<String, Access>,
     users: HashMap<String, bool>,
+    webhooks: Vec<String>,
     rate_limit: Option<DiscordRateLimit>,
+    require_allowed_mentions: bool,
 }
 
 impl DiscordStandInBuilder {
@@ -86,10 +88,26 @@ impl DiscordStandInBuilder {
         self
     }
 
+    /// A webhook that posts into `channel_id`; [`DiscordStandIn::webhook_url`] gives its URL.
+    pub fn webhook(mut self, channel_id: &str) -> Self {
+        self.webhooks.push(channel_id.into());
+        self
+    }
+
+    /// Whether a body with content must carry `allowed_mentions` (the product's rule, on by default).
+    /// Off, a body without it gets Discord's default: every mention in the content pings.
+    pub fn require_allowed_mentions(mut self, required: bool) -> Self {
+        self.require_allowed_mentions = required;
+        self
+    }
+
     pub async fn start(self) -> DiscordStandIn {
+        let webhooks = self.webhooks.iter().enumerate();
         let state = Arc::new(State {
             token: self.token,
             users: self.users,
+            webhooks: webhooks.map(|(n, c)| Webhook::new(n, c)).collect(),
+            require_allowed_mentions: self.require_allowed_mentions,
             tally: Tally::default(),
             inner: Mutex::new(Inner {
                 channels: self.channels,
@@ -126,7 +144,9 @@ impl DiscordStandIn {
             token: DISCORD_TOKEN.into(),
             channels: HashMap::new(),
             users: HashMap::new(),
-            rate_limit: Some(DiscordRateLimit::default()),
+            webhooks: Vec::new(),
+            rate_limit: Some(CREATE_MESSAGE_LIMIT),
+            require_allowed_mentions: true,
         }
     }
 
@@ -137,6 +157,18 @@ impl DiscordStandIn {
 
     pub fn token(&self) -> &str {
         &self.state.token
+    }
+
+    /// The URL of the webhook registered for `channel_id` with [`DiscordStandInBuilder::webhook`]:
+    /// `{uri}/webhooks/{id}/{token}`, with [`DiscordStandIn::uri`].
+    pub fn webhook_url(&self, channel_id: &str) -> String {
+        let webhook = self
+            .state
+            .webhooks
+            .iter()
+            .find(|w| w.channel_id == channel_id)
+            .unwrap_or_else(|| panic!("Discord stand-in: no webhook for channel {channel_id}"));
+        format!("{}/webhooks/{}/{}", self.uri(), webhook.id, webhook.token)
     }
 
     /// The next `n` calls, to any route, answer `fault`.
@@ -151,6 +183,33 @@ impl DiscordStandIn {
 
     pub fn posted(&self) -> Vec<DiscordPosted> {
         self.state.inner.lock().unwrap().posted.clone()
+    }
+
+    pub fn edits(&self) -> Vec<DiscordEdit> {
+        self.state.inner.lock().unwrap().edits.clone()
+    }
+
+    /// The message as it stands now, deleted ones included; `None` if `channel_id` never had it.
+    pub fn message(&self, channel_id: &str, message_id: &str) -> Option<DiscordMessage> {
+        self.state
+            .inner
+            .lock()
+            .unwrap()
+            .snapshot(channel_id, message_id)
+    }
+
+    pub fn threads(&self) -> Vec<DiscordThread> {
+        self.state.inner.lock().unwrap().threads.clone()
+    }
+
+    /// Deletes a message as a user would: editing it, replying to it or starting a thread on it then
+    /// answer as Discord does for a missing message. Panics if there is no such message.
+    pub fn delete_message(&self, channel_id: &str, message_id: &str) {
+        let mut inner = self.state.inner.lock().unwrap();
+        match inner.messages.get_mut(message_id) {
+            Some(message) if message.channel_id == channel_id => message.deleted = true,
+            _ => panic!("Discord stand-in: no message {message_id} in channel {channel_id}"),
+        }
     }
 
     /// The DM channel id `POST /users/@me/channels` handed out for `user_id`, if any.

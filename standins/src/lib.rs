@@ -7,8 +7,12 @@ pub mod runtime;
 mod serve;
 pub mod slack;
 mod tally;
+mod window;
 
-pub use discord::{DiscordFault, DiscordPosted, DiscordStandIn};
+pub use discord::{
+    DiscordEdit, DiscordFault, DiscordMessage, DiscordPosted, DiscordStandIn, DiscordThread, Pings,
+};
 pub use moto::MotoServer;
 pub use runtime::{ErrorBody, FunctionProcess, Invocation, RuntimeApi, function_binary};
-pub use slack::{Posted, SlackFault, SlackStandIn};
+pub use slack::{Posted, SlackFault, SlackMessage, SlackStandIn, SlackUpdate};
+pub use window::RateLimit;

@@ -50,3 +50,10 @@ pub(crate) fn header(request: &Request, name: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// A query-string parameter of `url`, decoded; the first when repeated.
+pub(crate) fn query(url: &wiremock::http::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}

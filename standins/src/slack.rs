@@ -1,17 +1,27 @@
-//! `SlackStandIn`: a local Slack Web API (`chat.postMessage`, `users.lookupByEmail`, `conversations.open`, `auth.test`) that keeps Slack's rules.
+//! `SlackStandIn`: a local Slack Web API (`chat.postMessage` with threads, `chat.update`,
+//! `users.lookupByEmail`, `conversations.open`, `auth.test`) and incoming webhooks that keep Slack's
+//! rules and record what each message pings.
 
+mod answer;
 mod blocks;
+mod body;
 mod handler;
+mod messages;
+mod pings;
+mod update;
+mod webhook;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
 use wiremock::MockServer;
 
 use crate::serve::serve;
 use crate::tally::Tally;
+use crate::window::{RateLimit, Windows};
 use handler::{Inner, State};
+pub use messages::{Posted, SlackMessage, SlackUpdate};
+use webhook::Webhook;
 
 /// Bot token the default stand-in expects after `Bearer `.
 pub const SLACK_TOKEN: &str = "xoxb-test-token";
@@ -103,34 +113,27 @@ impl SlackUser {
 pub enum SlackFault {
     /// This HTTP status (500, 503, …) with an empty body.
     Status(u16),
-    /// HTTP 429 with `Retry-After: <secs>` and `{"ok":false,"error":"ratelimited"}`.
+    /// HTTP 429 with `Retry-After: <secs>` and `{"ok":false,"error":"ratelimited"}` (a webhook: the
+    /// text `rate_limited`).
     RetryAfter(u64),
-    /// HTTP 200 with `{"ok":false,"error":<this>}`, e.g. `ratelimited` or `fatal_error`.
+    /// HTTP 200 with `{"ok":false,"error":<this>}`, e.g. `ratelimited` or `fatal_error` (a webhook: this
+    /// text with the status Slack gives it, 500 for `fatal_error`, 400 for a code it does not know).
     Error(String),
 }
 
-/// A message `chat.postMessage` accepted.
-#[derive(Clone, Debug)]
-pub struct Posted {
-    /// The resolved channel id (`C…`, or `D…` for a DM), whatever the request named.
-    pub channel: String,
-    /// The `channel` value exactly as sent.
-    pub requested_channel: String,
-    pub content_type: String,
-    pub body: Value,
-}
-
-impl Posted {
-    pub fn text(&self) -> &str {
-        self.body["text"].as_str().unwrap_or_default()
-    }
-}
+/// Slack's Tier 3, which `chat.update` belongs to: about 50 calls a minute per workspace.
+pub const UPDATE_RATE_LIMIT: RateLimit = RateLimit {
+    limit: 50,
+    per: Duration::from_secs(60),
+};
 
 pub struct SlackStandInBuilder {
     token: String,
     channels: Vec<SlackChannel>,
     users: Vec<SlackUser>,
+    webhooks: Vec<String>,
     min_interval: Option<Duration>,
+    update_limit: Option<RateLimit>,
 }
 
 impl SlackStandInBuilder {
@@ -155,7 +158,20 @@ impl SlackStandInBuilder {
         self
     }
 
+    /// `chat.update` calls allowed in the workspace; `None` turns the limit off.
+    pub fn update_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.update_limit = limit;
+        self
+    }
+
+    /// An incoming webhook installed for `channel_id`; [`SlackStandIn::webhook_url`] gives its URL.
+    pub fn webhook(mut self, channel_id: &str) -> Self {
+        self.webhooks.push(channel_id.into());
+        self
+    }
+
     pub async fn start(self) -> SlackStandIn {
+        let webhooks = self.webhooks.iter().enumerate();
         let state = Arc::new(State {
             token: self.token,
             channels: self.channels,
@@ -163,6 +179,8 @@ impl SlackStandInBuilder {
             tally: Tally::default(),
             inner: Mutex::new(Inner {
                 min_interval: self.min_interval,
+                update_limit: Windows::new(self.update_limit),
+                webhooks: webhooks.map(|(n, c)| Webhook::new(n, c)).collect(),
                 ..Inner::default()
             }),
         });
@@ -178,7 +196,7 @@ pub struct SlackStandIn {
 
 impl SlackStandIn {
     /// Token [`SLACK_TOKEN`], channels `#general` and `#deploys`, users [`OWNER_ID`] and [`QUIET_ID`],
-    /// one accepted message per second per channel.
+    /// one accepted message per second per channel, [`UPDATE_RATE_LIMIT`] for `chat.update`.
     pub async fn start() -> Self {
         Self::builder()
             .channel(SlackChannel::public(GENERAL_ID, "general"))
@@ -189,14 +207,17 @@ impl SlackStandIn {
             .await
     }
 
-    /// No channels or users yet, token [`SLACK_TOKEN`], one message per second per channel.
+    /// No channels, users or webhooks yet, token [`SLACK_TOKEN`], one message per second per channel,
+    /// [`UPDATE_RATE_LIMIT`] for `chat.update`.
     pub fn builder() -> SlackStandInBuilder {
         SlackStandInBuilder {
             token: SLACK_TOKEN.into(),
             channels: Vec::new(),
             users: Vec::new(),
+            webhooks: Vec::new(),
             // Slack allows about one message per second per channel.
             min_interval: Some(Duration::from_secs(1)),
+            update_limit: Some(UPDATE_RATE_LIMIT),
         }
     }
 
@@ -209,7 +230,29 @@ impl SlackStandIn {
         &self.state.token
     }
 
-    /// The next `n` calls, to any method, answer `fault`.
+    /// The URL of the webhook installed for `channel_id` with [`SlackStandInBuilder::webhook`]:
+    /// `<server>/services/T…/B…/<secret>`, the shape of Slack's.
+    pub fn webhook_url(&self, channel_id: &str) -> String {
+        let inner = self.state.inner.lock().unwrap();
+        let webhook = inner
+            .webhooks
+            .iter()
+            .find(|w| w.channel == channel_id)
+            .unwrap_or_else(|| panic!("Slack stand-in: no webhook for channel {channel_id}"));
+        format!("{}/services/{}", self.server.uri(), webhook.path)
+    }
+
+    /// Puts an admin restriction on the channel's webhook (it answers `action_prohibited`), or lifts it.
+    pub fn set_webhook_prohibited(&self, channel_id: &str, prohibited: bool) {
+        let mut inner = self.state.inner.lock().unwrap();
+        match inner.webhooks.iter_mut().find(|w| w.channel == channel_id) {
+            Some(webhook) => webhook.prohibited = prohibited,
+            None => panic!("Slack stand-in: no webhook for channel {channel_id}"),
+        }
+    }
+
+    /// The next `n` calls, to any method or webhook, answer `fault` (a webhook answers it in its own
+    /// plain-text form).
     pub fn fail_next(&self, n: usize, fault: SlackFault) {
         let mut inner = self.state.inner.lock().unwrap();
         inner.faults.extend(std::iter::repeat_n(fault, n));
@@ -219,11 +262,49 @@ impl SlackStandIn {
         self.state.inner.lock().unwrap().min_interval = min_interval;
     }
 
+    /// `chat.update` calls allowed in the workspace, counted afresh; `None` turns the limit off.
+    pub fn set_update_rate_limit(&self, limit: Option<RateLimit>) {
+        self.state.inner.lock().unwrap().update_limit = Windows::new(limit);
+    }
+
+    /// Every accepted post, replies and webhook posts included, as posted.
     pub fn posted(&self) -> Vec<Posted> {
         self.state.inner.lock().unwrap().posted.clone()
     }
 
-    /// `error` codes of every `ok:false` answer, in order (HTTP 429s included).
+    pub fn updates(&self) -> Vec<SlackUpdate> {
+        self.state.inner.lock().unwrap().updates.clone()
+    }
+
+    /// The message as it stands now, deleted ones included; `None` if `channel_id` never had it.
+    pub fn message(&self, channel_id: &str, ts: &str) -> Option<SlackMessage> {
+        self.state.inner.lock().unwrap().snapshot(channel_id, ts)
+    }
+
+    /// Replies in the thread of `thread_ts`, as posted.
+    pub fn replies(&self, channel_id: &str, thread_ts: &str) -> Vec<Posted> {
+        self.state
+            .inner
+            .lock()
+            .unwrap()
+            .replies(channel_id, thread_ts)
+    }
+
+    /// Deletes a message as a user would: `chat.update` then answers `message_not_found`. A thread
+    /// root with replies stays as a tombstone that keeps its thread; one without is gone, and a reply
+    /// naming it lands in the channel. Panics if there is no such message.
+    pub fn delete_message(&self, channel_id: &str, ts: &str) {
+        let mut inner = self.state.inner.lock().unwrap();
+        match inner
+            .messages
+            .get_mut(&(channel_id.to_string(), ts.to_string()))
+        {
+            Some(message) => message.deleted = true,
+            None => panic!("Slack stand-in: no message {ts} in channel {channel_id}"),
+        }
+    }
+
+    /// Error codes of every `ok:false` answer and every webhook refusal, in order (HTTP 429s included).
     pub fn errors(&self) -> Vec<String> {
         self.state.inner.lock().unwrap().errors.clone()
     }
@@ -240,7 +321,7 @@ impl SlackStandIn {
         self.state.tally.with_status_in(500..=599)
     }
 
-    /// Answers with `ok:false`, HTTP 429s included.
+    /// Answers with `ok:false` and webhook refusals, HTTP 429s included.
     pub fn count_rejected(&self) -> usize {
         self.errors().len()
     }

@@ -1,4 +1,5 @@
-//! How the Discord stand-in answers each call: faults, auth, User-Agent, then the route's own rules.
+//! How the Discord stand-in answers each call: faults, then webhook routes (their token is in the URL),
+//! or auth and User-Agent followed by the bot route's own rules.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -6,18 +7,21 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
+use super::messages::{Author, Stored};
 use super::ratelimit::{self, Buckets, Verdict};
-use super::{Access, DiscordFault, DiscordPosted, validate};
+use super::validate::{self, Kind};
+use super::webhook::Webhook;
+use super::{Access, DiscordEdit, DiscordFault, DiscordPosted, DiscordThread};
 use crate::serve::{Rules, header};
 use crate::tally::Tally;
 
-const BOT_USER_ID: &str = "999999999999999999";
-const FIRST_MESSAGE_ID: u64 = 1_300_000_000_000_000_000;
 const FIRST_DM_ID: u64 = 1_400_000_000_000_000_000;
 
 pub(super) struct State {
     pub(super) token: String,
     pub(super) users: HashMap<String, bool>,
+    pub(super) webhooks: Vec<Webhook>,
+    pub(super) require_allowed_mentions: bool,
     pub(super) tally: Tally,
     pub(super) inner: Mutex<Inner>,
 }
@@ -29,6 +33,9 @@ pub(super) struct Inner {
     pub(super) buckets: Buckets,
     pub(super) faults: VecDeque<DiscordFault>,
     pub(super) posted: Vec<DiscordPosted>,
+    pub(super) messages: HashMap<String, Stored>,
+    pub(super) edits: Vec<DiscordEdit>,
+    pub(super) threads: Vec<DiscordThread>,
     /// First answer per `(channel, nonce)`, for `enforce_nonce`.
     pub(super) nonces: HashMap<(String, String), Value>,
     pub(super) errors: Vec<(u16, u64)>,
@@ -49,7 +56,11 @@ impl Rules for State {
                 .errors
                 .push((answer.status, code));
         }
-        let mut template = ResponseTemplate::new(answer.status).set_body_json(answer.body);
+        let mut template = ResponseTemplate::new(answer.status);
+        // A 204 (a webhook executed without `wait`) has no body at all.
+        if !answer.body.is_null() {
+            template = template.set_body_json(answer.body);
+        }
         for (name, value) in answer.headers {
             template = template.insert_header(name, value);
         }
@@ -72,8 +83,12 @@ impl Answer {
         }
     }
 
-    fn error(status: u16, code: u64, message: &str) -> Self {
+    pub(super) fn error(status: u16, code: u64, message: &str) -> Self {
         Self::new(status, json!({"message": message, "code": code}))
+    }
+
+    pub(super) fn unknown_message() -> Self {
+        Self::error(404, 10008, "Unknown Message")
     }
 }
 
@@ -90,6 +105,21 @@ impl State {
             }) => return ratelimit::too_many(retry_after, global),
             None => {}
         }
+        let path = request.url.path();
+        let Some(route) = path.strip_prefix("/api/v10/") else {
+            return Answer::error(404, 0, "404: Not Found");
+        };
+        let method = request.method.as_str();
+        let segments: Vec<&str> = route.split('/').collect();
+        // A webhook's URL carries its credential, and Discord's User-Agent rule is for bots.
+        match (method, segments.as_slice()) {
+            ("POST", ["webhooks", id, token]) => return self.execute_webhook(id, token, request),
+            ("PATCH", ["webhooks", id, token, "messages", message]) => {
+                return self.edit_webhook_message(id, token, message, request);
+            }
+            (_, ["webhooks", ..]) => return Answer::error(405, 0, "405: Method Not Allowed"),
+            _ => {}
+        }
         let auth = header(request, "authorization");
         if auth.strip_prefix("Bot ") != Some(self.token.as_str()) {
             return Answer::error(401, 0, "401: Unauthorized");
@@ -102,50 +132,68 @@ impl State {
                 "400: Bad Request (stand-in: User-Agent must be `DiscordBot (<url>, <version>)`)",
             );
         }
-        let path = request.url.path();
-        let Some(route) = path.strip_prefix("/api/v10/") else {
-            return Answer::error(404, 0, "404: Not Found");
-        };
-        let post = request.method.as_str() == "POST";
-        let segments: Vec<&str> = route.split('/').collect();
-        match segments.as_slice() {
-            ["channels", channel, "messages"] if post => self.create_message(channel, request),
-            ["users", "@me", "channels"] if post => self.open_dm(request),
-            ["channels", _, "messages"] | ["users", "@me", "channels"] => {
-                Answer::error(405, 0, "405: Method Not Allowed")
+        match (method, segments.as_slice()) {
+            ("POST", ["channels", channel, "messages"]) => self.create_message(channel, request),
+            ("PATCH", ["channels", channel, "messages", message]) => {
+                self.edit_message(channel, message, request)
             }
+            ("POST", ["channels", channel, "messages", message, "threads"]) => {
+                self.start_thread(channel, message, request)
+            }
+            ("POST", ["users", "@me", "channels"]) => self.open_dm(request),
+            (
+                _,
+                ["channels", _, "messages"]
+                | ["channels", _, "messages", _]
+                | ["channels", _, "messages", _, "threads"]
+                | ["users", "@me", "channels"],
+            ) => Answer::error(405, 0, "405: Method Not Allowed"),
             _ => Answer::error(404, 0, "404: Not Found"),
         }
     }
 
-    fn create_message(&self, channel: &str, request: &Request) -> Answer {
+    /// Whether the bot may act in `channel`, as Discord answers when it may not.
+    pub(super) fn check_access(&self, channel: &str) -> Result<(), Answer> {
         let access = self.inner.lock().unwrap().channels.get(channel).copied();
         match access {
-            None => return Answer::error(404, 10003, "Unknown Channel"),
-            Some(Access::Hidden) => return Answer::error(403, 50001, "Missing Access"),
-            Some(Access::ReadOnly) => return Answer::error(403, 50013, "Missing Permissions"),
-            Some(Access::DmBlocked) => {
-                return Answer::error(403, 50007, "Cannot send messages to this user");
-            }
-            Some(Access::Send) => {}
+            None => Err(Answer::error(404, 10003, "Unknown Channel")),
+            Some(Access::Hidden) => Err(Answer::error(403, 50001, "Missing Access")),
+            Some(Access::ReadOnly) => Err(Answer::error(403, 50013, "Missing Permissions")),
+            Some(Access::DmBlocked) => Err(Answer::error(
+                403,
+                50007,
+                "Cannot send messages to this user",
+            )),
+            Some(Access::Send) => Ok(()),
         }
+    }
+
+    /// Runs `act` if `channel`'s bucket has room and adds the bucket's headers to its answer; the 429
+    /// otherwise.
+    pub(super) fn in_bucket(&self, channel: &str, act: impl FnOnce() -> Answer) -> Answer {
         let verdict = self.inner.lock().unwrap().buckets.take(channel);
-        let rate_headers = match verdict {
-            Verdict::Limited(answer) => return answer,
-            Verdict::Allowed(headers) => headers,
-        };
-        let mut answer = self.checked_message(channel, request);
-        answer.headers.extend(rate_headers);
-        answer
+        match verdict {
+            Verdict::Limited(answer) => answer,
+            Verdict::Allowed(headers) => {
+                let mut answer = act();
+                answer.headers.extend(headers);
+                answer
+            }
+        }
+    }
+
+    fn create_message(&self, channel: &str, request: &Request) -> Answer {
+        if let Err(answer) = self.check_access(channel) {
+            return answer;
+        }
+        self.in_bucket(channel, || self.checked_message(channel, request))
     }
 
     fn checked_message(&self, channel: &str, request: &Request) -> Answer {
-        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-            return Answer::error(400, 50109, "The request body contains invalid JSON.");
+        let body = match self.body(request, Kind::Create) {
+            Ok(body) => body,
+            Err(answer) => return answer,
         };
-        if let Err(rejection) = validate::validate(&body) {
-            return Answer::new(400, rejection.body);
-        }
         let nonce_key = match (&body["nonce"], body["enforce_nonce"].as_bool()) {
             (Value::String(n), Some(true)) => Some((channel.to_string(), n.clone())),
             (Value::Number(n), Some(true)) => Some((channel.to_string(), n.to_string())),
@@ -155,32 +203,67 @@ impl State {
         if let Some(first) = nonce_key.as_ref().and_then(|key| inner.nonces.get(key)) {
             return Answer::new(200, first.clone());
         }
-        let message_id = (FIRST_MESSAGE_ID + inner.posted.len() as u64).to_string();
-        let message = json!({
-            "id": message_id,
-            "channel_id": channel,
-            "type": 0,
-            "content": body["content"].as_str().unwrap_or_default(),
-            "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
-            "nonce": body.get("nonce").cloned().unwrap_or(Value::Null),
-            "author": {"id": BOT_USER_ID, "username": "rack-notifications", "bot": true},
-            "mentions": [],
-            "mention_roles": [],
-            "mention_everyone": false,
-            "tts": false,
-            "pinned": false,
-        });
+        let reference = match inner.reference(channel, &body) {
+            Ok(reference) => reference,
+            Err(answer) => return answer,
+        };
+        let message = inner.post(channel, body, Author::Bot, reference);
         if let Some(key) = nonce_key {
             inner.nonces.insert(key, message.clone());
         }
-        inner.posted.push(DiscordPosted {
-            channel_id: channel.into(),
-            message_id,
-            body,
-        });
         drop(inner);
         self.tally.accepted();
         Answer::new(200, message)
+    }
+
+    /// The request's JSON body, checked for `kind`.
+    pub(super) fn body(&self, request: &Request, kind: Kind) -> Result<Value, Answer> {
+        let body = json_body(request)?;
+        validate::validate(&body, kind, self.require_allowed_mentions)
+            .map_err(|rejection| Answer::new(400, rejection.body))?;
+        Ok(body)
+    }
+
+    fn edit_message(&self, channel: &str, message: &str, request: &Request) -> Answer {
+        if let Err(answer) = self.check_access(channel) {
+            return answer;
+        }
+        // Edits share the channel's bucket with new messages.
+        self.in_bucket(channel, || {
+            self.edit(channel, message, request, Kind::Edit, &Author::Bot)
+        })
+    }
+
+    /// Applies an edit by `editor` to the live message `id` in `channel`.
+    pub(super) fn edit(
+        &self,
+        channel: &str,
+        id: &str,
+        request: &Request,
+        kind: Kind,
+        editor: &Author,
+    ) -> Answer {
+        let body = match self.body(request, kind) {
+            Ok(body) => body,
+            Err(answer) => return answer,
+        };
+        let mut inner = self.inner.lock().unwrap();
+        let Some(stored) = inner.live(channel, id) else {
+            return Answer::unknown_message();
+        };
+        if stored.author != *editor {
+            return match editor {
+                // A webhook sees only its own messages.
+                Author::Webhook(_) => Answer::unknown_message(),
+                Author::Bot => {
+                    Answer::error(403, 50005, "Cannot edit a message authored by another user")
+                }
+            };
+        }
+        match inner.edit(id, body) {
+            Ok(message) => Answer::new(200, message),
+            Err(rejection) => Answer::new(400, rejection.body),
+        }
     }
 
     fn open_dm(&self, request: &Request) -> Answer {
@@ -214,4 +297,9 @@ impl State {
                    "recipients": [{"id": recipient, "username": format!("user-{recipient}")}]}),
         )
     }
+}
+
+pub(super) fn json_body(request: &Request) -> Result<Value, Answer> {
+    serde_json::from_slice(&request.body)
+        .map_err(|_| Answer::error(400, 50109, "The request body contains invalid JSON."))
 }

@@ -1,27 +1,20 @@
 //! Discord's per-channel rate-limit bucket for creating messages, with its headers and its 429 answer.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
 use super::handler::Answer;
+use crate::window::{RateLimit, Taken, Windows, retry_after_secs};
 
-/// `limit` messages per `per` in each channel; Discord's create-message bucket is 5 per 5 seconds.
-#[derive(Clone, Copy, Debug)]
-pub struct DiscordRateLimit {
-    pub limit: u32,
-    pub per: Duration,
-}
+/// `limit` messages per `per` in each channel.
+pub type DiscordRateLimit = RateLimit;
 
-impl Default for DiscordRateLimit {
-    fn default() -> Self {
-        Self {
-            limit: 5,
-            per: Duration::from_secs(5),
-        }
-    }
-}
+/// Discord's create-message bucket: 5 per 5 seconds in each channel.
+pub(super) const CREATE_MESSAGE_LIMIT: RateLimit = RateLimit {
+    limit: 5,
+    per: Duration::from_secs(5),
+};
 
 pub(super) enum Verdict {
     Allowed(Vec<(&'static str, String)>),
@@ -29,43 +22,29 @@ pub(super) enum Verdict {
 }
 
 #[derive(Default)]
-pub(super) struct Buckets {
-    limit: Option<DiscordRateLimit>,
-    windows: HashMap<String, (Instant, u32)>,
-}
+pub(super) struct Buckets(Windows);
 
 impl Buckets {
-    pub(super) fn new(limit: Option<DiscordRateLimit>) -> Self {
-        Self {
-            limit,
-            windows: HashMap::new(),
-        }
+    pub(super) fn new(limit: Option<RateLimit>) -> Self {
+        Self(Windows::new(limit))
     }
 
     pub(super) fn take(&mut self, channel: &str) -> Verdict {
-        let Some(limit) = self.limit else {
-            return Verdict::Allowed(Vec::new());
-        };
-        let now = Instant::now();
-        let (start, used) = self.windows.entry(channel.to_string()).or_insert((now, 0));
-        if now.duration_since(*start) >= limit.per {
-            (*start, *used) = (now, 0);
+        match self.0.take(channel) {
+            None => Verdict::Allowed(Vec::new()),
+            Some(Taken::Allowed {
+                limit,
+                remaining,
+                reset_after,
+            }) => Verdict::Allowed(headers(channel, limit, remaining, reset_after)),
+            Some(Taken::Limited { limit, reset_after }) => {
+                let mut answer = too_many(reset_after.as_secs_f64(), false);
+                answer
+                    .headers
+                    .extend(headers(channel, limit, 0, reset_after));
+                Verdict::Limited(answer)
+            }
         }
-        let reset_after = limit.per.saturating_sub(now.duration_since(*start));
-        if *used >= limit.limit {
-            let mut answer = too_many(reset_after.as_secs_f64(), false);
-            answer
-                .headers
-                .extend(headers(channel, limit.limit, 0, reset_after));
-            return Verdict::Limited(answer);
-        }
-        *used += 1;
-        Verdict::Allowed(headers(
-            channel,
-            limit.limit,
-            limit.limit - *used,
-            reset_after,
-        ))
     }
 }
 
@@ -96,7 +75,7 @@ pub(super) fn too_many(retry_after: f64, global: bool) -> Answer {
     answer.headers = vec![
         (
             "Retry-After",
-            (retry_after.ceil() as u64).max(1).to_string(),
+            retry_after_secs(Duration::from_secs_f64(retry_after)).to_string(),
         ),
         (
             "X-RateLimit-Scope",

@@ -1,5 +1,6 @@
-//! Discord's checks on a create-message body: the documented limits, the `MessageCreateRequest` schema from
-//! Discord's OpenAPI description, and the product's own rule that `allowed_mentions` is always sent.
+//! Discord's checks on message bodies (create, edit, and a webhook's execute and edit) and on starting a
+//! thread: the documented limits, the request schemas from Discord's OpenAPI description, and the
+//! product's own rule that `allowed_mentions` is always sent with content.
 
 use std::sync::LazyLock;
 
@@ -13,15 +14,51 @@ const MAX_FIELDS: usize = 25;
 const MAX_EMBEDS_TOTAL: usize = 6000;
 const MAX_COLOR: u64 = 0xFF_FFFF;
 
-static SCHEMA: LazyLock<Validator> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(include_str!(
-        "../../fixtures/discord-message-create.schema.json"
-    ))
-    .expect("fixture schema is JSON");
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("fixture schema compiles")
+/// Which request a body is for: each has its own schema, and edits carry only what they change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Create,
+    Edit,
+    Webhook,
+    WebhookEdit,
+}
+
+impl Kind {
+    fn is_edit(self) -> bool {
+        matches!(self, Self::Edit | Self::WebhookEdit)
+    }
+}
+
+struct Schemas {
+    create: Validator,
+    edit: Validator,
+    webhook: Validator,
+    webhook_edit: Validator,
+    thread: Validator,
+}
+
+static SCHEMAS: LazyLock<Schemas> = LazyLock::new(|| {
+    let fixture: Value =
+        serde_json::from_str(include_str!("../../fixtures/discord-requests.schema.json"))
+            .expect("fixture schema is JSON");
+    let compile = |name: &str| {
+        let schema = json!({
+            "$schema": fixture["$schema"],
+            "$defs": fixture["$defs"],
+            "$ref": format!("#/$defs/{name}"),
+        });
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap_or_else(|e| panic!("fixture schema {name} compiles: {e}"))
+    };
+    Schemas {
+        create: compile("MessageCreateRequest"),
+        edit: compile("MessageEditRequestPartial"),
+        webhook: compile("IncomingWebhookRequestPartial"),
+        webhook_edit: compile("IncomingWebhookUpdateRequestPartial"),
+        thread: compile("CreateTextThreadWithMessageRequest"),
+    }
 });
 
 /// Why Discord turns a body down: the answer body, with its JSON error `code`.
@@ -30,26 +67,48 @@ pub(crate) struct Rejection {
     pub body: Value,
 }
 
-pub(crate) fn validate(body: &Value) -> Result<(), Rejection> {
+impl Rejection {
+    /// A 50035 "Invalid Form Body" with one error at `path`.
+    pub(crate) fn at(path: &[&str], code: &str, message: &str) -> Self {
+        let mut problems = Problems::default();
+        problems.push(path, code, message.into());
+        problems.into_rejection()
+    }
+}
+
+/// Checks a message body for its `kind` of request; `require_allowed_mentions` is the product's rule (see
+/// [`check_rules`]), which a stand-in can turn off to watch Discord's default at work.
+pub(crate) fn validate(
+    body: &Value,
+    kind: Kind,
+    require_allowed_mentions: bool,
+) -> Result<(), Rejection> {
     let mut problems = Problems::default();
-    check_rules(body, &mut problems);
+    check_rules(body, kind, require_allowed_mentions, &mut problems);
     if problems.0.is_empty() {
-        for error in SCHEMA.iter_errors(body) {
-            let path = error
-                .instance_path()
-                .as_str()
-                .split('/')
-                .skip(1)
-                .map(str::to_string)
-                .collect();
-            problems.push_at(path, "SCHEMA_VIOLATION", error.to_string());
-        }
+        let schema = match kind {
+            Kind::Create => &SCHEMAS.create,
+            Kind::Edit => &SCHEMAS.edit,
+            Kind::Webhook => &SCHEMAS.webhook,
+            Kind::WebhookEdit => &SCHEMAS.webhook_edit,
+        };
+        problems.schema(schema, body);
     }
     if !problems.0.is_empty() {
         return Err(problems.into_rejection());
     }
-    let has_content = body["content"].as_str().is_some_and(|c| !c.is_empty());
-    let has_embeds = body["embeds"].as_array().is_some_and(|e| !e.is_empty());
+    // An edit may leave content and embeds alone; the edited message is checked by `non_empty`.
+    if kind.is_edit() {
+        Ok(())
+    } else {
+        non_empty(body)
+    }
+}
+
+/// A message needs content or an embed, when posted and after every edit.
+pub(crate) fn non_empty(message: &Value) -> Result<(), Rejection> {
+    let has_content = message["content"].as_str().is_some_and(|c| !c.is_empty());
+    let has_embeds = message["embeds"].as_array().is_some_and(|e| !e.is_empty());
     if !has_content && !has_embeds {
         return Err(Rejection {
             body: json!({"message": "Cannot send an empty message", "code": 50006}),
@@ -58,7 +117,18 @@ pub(crate) fn validate(body: &Value) -> Result<(), Rejection> {
     Ok(())
 }
 
-fn check_rules(body: &Value, problems: &mut Problems) {
+/// Checks the body that starts a thread on a message (`name` of 1 to 100 characters, and so on).
+pub(crate) fn thread(body: &Value) -> Result<(), Rejection> {
+    let mut problems = Problems::default();
+    problems.schema(&SCHEMAS.thread, body);
+    if problems.0.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.into_rejection())
+    }
+}
+
+fn check_rules(body: &Value, kind: Kind, require_allowed_mentions: bool, problems: &mut Problems) {
     if !body.is_object() {
         problems.push(
             &[],
@@ -67,8 +137,14 @@ fn check_rules(body: &Value, problems: &mut Problems) {
         );
         return;
     }
-    // Discord's default parses @everyone, roles and users in content: the product must always narrow it.
-    if body.get("allowed_mentions").is_none_or(Value::is_null) {
+    // Discord's default parses @everyone, roles and users in content, and an edit's content is parsed
+    // afresh (with that default when the edit leaves `allowed_mentions` out): the product must always
+    // narrow it. An edit without content changes no mentions.
+    let sets_content = !kind.is_edit() || body.get("content").is_some_and(|c| !c.is_null());
+    if require_allowed_mentions
+        && sets_content
+        && body.get("allowed_mentions").is_none_or(Value::is_null)
+    {
         problems.push(
             &["allowed_mentions"],
             "BASE_TYPE_REQUIRED",
@@ -77,6 +153,7 @@ fn check_rules(body: &Value, problems: &mut Problems) {
                 .into(),
         );
     }
+    check_exclusive_lists(&body["allowed_mentions"], problems);
     if let Some(content) = body["content"].as_str() {
         problems.max_length(&["content"], content, MAX_CONTENT);
     }
@@ -100,6 +177,24 @@ fn check_rules(body: &Value, problems: &mut Problems) {
             "MAX_EMBED_SIZE_EXCEEDED",
             format!("Embed size exceeds maximum size of {MAX_EMBEDS_TOTAL}"),
         );
+    }
+}
+
+/// Discord refuses `parse: ["users"]` together with a `users` list, and the same for roles.
+fn check_exclusive_lists(allowed_mentions: &Value, problems: &mut Problems) {
+    let parse = allowed_mentions["parse"].as_array();
+    for kind in ["users", "roles"] {
+        let parsed = parse.is_some_and(|p| p.iter().any(|k| k == kind));
+        let listed = allowed_mentions[kind]
+            .as_array()
+            .is_some_and(|l| !l.is_empty());
+        if parsed && listed {
+            problems.push(
+                &["allowed_mentions"],
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                format!("parse:[\"{kind}\"] and {kind}: [ids...] are mutually exclusive."),
+            );
+        }
     }
 }
 
@@ -174,6 +269,19 @@ impl Problems {
         self.0.push((path, code.into(), message));
     }
 
+    fn schema(&mut self, schema: &Validator, body: &Value) {
+        for error in schema.iter_errors(body) {
+            let path = error
+                .instance_path()
+                .as_str()
+                .split('/')
+                .skip(1)
+                .map(str::to_string)
+                .collect();
+            self.push_at(path, "SCHEMA_VIOLATION", error.to_string());
+        }
+    }
+
     fn max_length(&mut self, path: &[&str], value: &str, max: usize) {
         if value.chars().count() > max {
             self.push(
@@ -212,6 +320,10 @@ impl Problems {
 mod tests {
     use super::*;
 
+    fn create(body: &Value) -> Result<(), Rejection> {
+        validate(body, Kind::Create, true)
+    }
+
     fn message(embed: Value) -> Value {
         json!({"allowed_mentions": {"parse": []}, "embeds": [embed]})
     }
@@ -219,12 +331,12 @@ mod tests {
     #[test]
     fn a_plain_message_passes() {
         let body = json!({"content": "deployed", "allowed_mentions": {"parse": []}});
-        validate(&body).unwrap();
+        create(&body).unwrap();
     }
 
     #[test]
     fn missing_allowed_mentions_says_why() {
-        let rejection = validate(&json!({"content": "hi"})).unwrap_err();
+        let rejection = create(&json!({"content": "hi"})).unwrap_err();
         assert_eq!(rejection.body["code"], 50035);
         let message = rejection.body["errors"]["allowed_mentions"]["_errors"][0]["message"]
             .as_str()
@@ -236,7 +348,7 @@ mod tests {
     fn embed_total_counts_characters_across_embeds() {
         let embed = json!({"title": "t", "description": "é".repeat(3000)});
         let body = json!({"allowed_mentions": {"parse": []}, "embeds": [embed, embed]});
-        let rejection = validate(&body).unwrap_err();
+        let rejection = create(&body).unwrap_err();
         assert_eq!(
             rejection.body["errors"]["embeds"]["_errors"][0]["code"],
             "MAX_EMBED_SIZE_EXCEEDED"
@@ -245,7 +357,7 @@ mod tests {
 
     #[test]
     fn field_limits_and_required_parts() {
-        let rejection = validate(&message(
+        let rejection = create(&message(
             json!({"fields": [{"name": "", "value": "x".repeat(1025)}]}),
         ))
         .unwrap_err();
@@ -256,15 +368,15 @@ mod tests {
 
     #[test]
     fn color_must_fit_in_24_bits() {
-        assert!(validate(&message(json!({"title": "t", "color": 0xFF_FFFF}))).is_ok());
-        assert!(validate(&message(json!({"title": "t", "color": 0x100_0000}))).is_err());
-        assert!(validate(&message(json!({"title": "t", "color": -1}))).is_err());
+        assert!(create(&message(json!({"title": "t", "color": 0xFF_FFFF}))).is_ok());
+        assert!(create(&message(json!({"title": "t", "color": 0x100_0000}))).is_err());
+        assert!(create(&message(json!({"title": "t", "color": -1}))).is_err());
     }
 
     #[test]
     fn schema_catches_what_the_rules_do_not() {
         let bad_parse = json!({"content": "hi", "allowed_mentions": {"parse": ["all"]}});
-        let rejection = validate(&bad_parse).unwrap_err();
+        let rejection = create(&bad_parse).unwrap_err();
         assert_eq!(rejection.body["code"], 50035);
         assert!(
             rejection.body["errors"]["allowed_mentions"].is_object(),
@@ -273,15 +385,83 @@ mod tests {
         );
         let long_nonce =
             json!({"content": "hi", "allowed_mentions": {"parse": []}, "nonce": "n".repeat(26)});
-        assert!(validate(&long_nonce).is_err());
+        assert!(create(&long_nonce).is_err());
         let bad_timestamp = message(json!({"title": "t", "timestamp": "yesterday"}));
-        assert!(validate(&bad_timestamp).is_err());
+        assert!(create(&bad_timestamp).is_err());
     }
 
     #[test]
     fn empty_message_is_50006() {
         let rejection =
-            validate(&json!({"content": "", "allowed_mentions": {"parse": []}})).unwrap_err();
+            create(&json!({"content": "", "allowed_mentions": {"parse": []}})).unwrap_err();
         assert_eq!(rejection.body["code"], 50006);
+    }
+
+    #[test]
+    fn edits_need_allowed_mentions_only_with_content() {
+        let embeds_only = json!({"embeds": [{"title": "t"}]});
+        assert!(validate(&embeds_only, Kind::Edit, true).is_ok());
+        let content = json!({"content": "<@1>"});
+        let rejection = validate(&content, Kind::WebhookEdit, true).unwrap_err();
+        assert!(rejection.body["errors"]["allowed_mentions"].is_object());
+        assert!(validate(&content, Kind::Edit, false).is_ok());
+        assert!(
+            validate(&json!({}), Kind::Edit, true).is_ok(),
+            "emptiness is the edited message's"
+        );
+    }
+
+    #[test]
+    fn parse_and_an_explicit_list_of_one_kind_exclude_each_other() {
+        for allowed in [
+            json!({"parse": ["users"], "users": ["1"]}),
+            json!({"parse": ["roles"], "roles": ["1"]}),
+        ] {
+            let rejection =
+                create(&json!({"content": "x", "allowed_mentions": allowed})).unwrap_err();
+            assert_eq!(
+                rejection.body["errors"]["allowed_mentions"]["_errors"][0]["code"],
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE"
+            );
+        }
+        assert!(
+            create(
+                &json!({"content": "x", "allowed_mentions": {"parse": ["users"], "roles": ["1"]}})
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn each_request_has_its_own_schema() {
+        let named = json!({"content": "x", "allowed_mentions": {"parse": []}, "username": ""});
+        assert!(
+            validate(&named, Kind::Webhook, true).is_err(),
+            "username is 1 to 80"
+        );
+        assert!(
+            validate(&named, Kind::Create, true).is_ok(),
+            "no username on create"
+        );
+        let reference =
+            json!({"content": "x", "allowed_mentions": {"parse": []}, "message_reference": {}});
+        assert!(
+            validate(&reference, Kind::Create, true).is_err(),
+            "message_id is required"
+        );
+    }
+
+    #[test]
+    fn thread_names_are_1_to_100_characters() {
+        assert!(thread(&json!({"name": "deploy web"})).is_ok());
+        assert!(thread(&json!({"name": "é".repeat(100), "auto_archive_duration": 1440})).is_ok());
+        for bad in [
+            json!({"name": ""}),
+            json!({"name": "x".repeat(101)}),
+            json!({}),
+            json!({"name": "x", "auto_archive_duration": 30}),
+        ] {
+            assert_eq!(thread(&bad).unwrap_err().body["code"], 50035, "{bad}");
+        }
     }
 }

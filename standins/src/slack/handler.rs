@@ -1,4 +1,5 @@
-//! How the Slack stand-in answers each call: auth, faults, then the method's own rules.
+//! How the Slack stand-in answers each call: faults, then incoming webhooks (their secret is in the
+//! URL), or auth followed by the Web API method's own rules.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -7,12 +8,14 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
-use super::{Posted, SlackChannel, SlackFault, SlackUser, blocks};
-use crate::serve::{Rules, header};
+use super::answer::{Answer, Body};
+use super::body;
+use super::messages::{Post, Stored};
+use super::webhook::Webhook;
+use super::{Posted, SlackChannel, SlackFault, SlackUpdate, SlackUser};
+use crate::serve::{Rules, header, query};
 use crate::tally::Tally;
-
-// Slack's documented ceiling for `text`, the notification fallback.
-const MAX_TEXT: usize = 40_000;
+use crate::window::{Windows, retry_after_secs};
 
 pub(super) struct State {
     pub(super) token: String,
@@ -25,9 +28,15 @@ pub(super) struct State {
 #[derive(Default)]
 pub(super) struct Inner {
     pub(super) min_interval: Option<Duration>,
+    /// `chat.update` calls, counted for the whole workspace.
+    pub(super) update_limit: Windows,
     pub(super) faults: VecDeque<SlackFault>,
     pub(super) last_accepted: HashMap<String, Instant>,
     pub(super) posted: Vec<Posted>,
+    /// Every message by `(channel, ts)`.
+    pub(super) messages: HashMap<(String, String), Stored>,
+    pub(super) updates: Vec<SlackUpdate>,
+    pub(super) webhooks: Vec<Webhook>,
     pub(super) errors: Vec<String>,
 }
 
@@ -38,99 +47,25 @@ impl Rules for State {
 
     fn answer_counted(&self, request: &Request) -> (u16, ResponseTemplate) {
         let answer = self.answer(request);
-        if let Some(error) = answer.body.get("error").and_then(Value::as_str) {
+        if let Some(error) = answer.error_code() {
             self.inner.lock().unwrap().errors.push(error.into());
         }
         (answer.status, answer.into_template())
     }
 }
 
-pub(super) struct Answer {
-    pub(super) status: u16,
-    pub(super) retry_after: Option<u64>,
-    pub(super) body: Value,
-}
-
-impl Answer {
-    fn ok(body: Value) -> Self {
-        let mut body = body;
-        body["ok"] = json!(true);
-        Self {
-            status: 200,
-            retry_after: None,
-            body,
-        }
-    }
-
-    /// Slack reports failures as HTTP 200 with `ok:false`.
-    fn error(code: &str) -> Self {
-        Self {
-            status: 200,
-            retry_after: None,
-            body: json!({"ok": false, "error": code}),
-        }
-    }
-
-    fn error_because(code: &str, message: &str) -> Self {
-        let mut answer = Self::error(code);
-        answer.body["response_metadata"] = json!({ "messages": [message] });
-        answer
-    }
-
-    fn rate_limited(secs: u64) -> Self {
-        Self {
-            status: 429,
-            retry_after: Some(secs),
-            body: json!({"ok": false, "error": "ratelimited"}),
-        }
-    }
-
-    fn into_template(self) -> ResponseTemplate {
-        let template = ResponseTemplate::new(self.status);
-        let template = match self.retry_after {
-            Some(secs) => template.insert_header("Retry-After", secs.to_string()),
-            None => template,
-        };
-        if self.body.is_null() {
-            template
-        } else {
-            template.set_body_raw(
-                in_slacks_order(&self.body),
-                "application/json; charset=utf-8",
-            )
-        }
-    }
-}
-
-/// An answer as Slack writes it: `ok` (or `error`) first, then the method's fields, and the echoed
-/// `message` after them, which is what a client reading only the start of an answer relies on.
-fn in_slacks_order(body: &Value) -> Vec<u8> {
-    const FIRST: [&str; 4] = ["ok", "error", "channel", "ts"];
-    let mut out = Vec::new();
-    let mut writer = serde_json::Serializer::new(&mut out);
-    let written = match body {
-        Value::Object(map) => {
-            let first = FIRST.iter().filter_map(|key| map.get_key_value(*key));
-            let rest = map.iter().filter(|(key, _)| !FIRST.contains(&key.as_str()));
-            serde::Serializer::collect_map(&mut writer, first.chain(rest))
-        }
-        other => serde::Serialize::serialize(other, &mut writer),
-    };
-    written.expect("JSON values serialize");
-    out
-}
-
 impl State {
     fn answer(&self, request: &Request) -> Answer {
         let fault = self.inner.lock().unwrap().faults.pop_front();
+        let path = request.url.path();
+        if let Some(hook) = path.strip_prefix("/services/") {
+            return match fault {
+                Some(fault) => super::webhook::fault(fault),
+                None => self.webhook(hook, request),
+            };
+        }
         match fault {
-            Some(SlackFault::Status(status)) => {
-                return Answer {
-                    status,
-                    retry_after: None,
-                    body: Value::Null,
-                };
-            }
+            Some(SlackFault::Status(status)) => return Answer::empty(status),
             Some(SlackFault::RetryAfter(secs)) => return Answer::rate_limited(secs),
             Some(SlackFault::Error(code)) => return Answer::error(&code),
             None => {}
@@ -140,8 +75,9 @@ impl State {
             Some(Ok(value)) if value.strip_prefix("Bearer ") == Some(self.token.as_str()) => {}
             Some(_) => return Answer::error("invalid_auth"),
         }
-        match request.url.path() {
+        match path {
             "/api/chat.postMessage" => self.post_message(request),
+            "/api/chat.update" => self.update(request),
             "/api/users.lookupByEmail" => self.lookup_by_email(request),
             "/api/conversations.open" => self.open_conversation(request),
             "/api/auth.test" => Answer::ok(json!({
@@ -152,29 +88,30 @@ impl State {
         }
     }
 
-    fn post_message(&self, request: &Request) -> Answer {
+    /// A method's JSON object body and its content type, or the answer refusing it.
+    pub(super) fn json_body(request: &Request) -> Result<(Value, String), Answer> {
         let content_type = header(request, "content-type");
         if !content_type.starts_with("application/json") {
-            return Answer::error_because(
+            return Err(Answer::error_because(
                 "invalid_post_type",
                 "stand-in rule: rack notifications must post JSON bodies",
-            );
+            ));
         }
         let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-            return Answer::error("invalid_json");
+            return Err(Answer::error("invalid_json"));
         };
         if !body.is_object() {
-            return Answer::error("json_not_object");
+            return Err(Answer::error("json_not_object"));
         }
-        // `link_names` and `parse` turn user text into pings; the product must never ask for them.
-        for forbidden in ["link_names", "parse"] {
-            if body.get(forbidden).is_some() {
-                return Answer::error_because(
-                    "invalid_arguments",
-                    &format!("stand-in rule: `{forbidden}` must never be sent"),
-                );
-            }
-        }
+        body::check_arguments(&body).map_err(|refusal| refusal.answer())?;
+        Ok((body, content_type))
+    }
+
+    fn post_message(&self, request: &Request) -> Answer {
+        let (body, content_type) = match Self::json_body(request) {
+            Ok(read) => read,
+            Err(answer) => return answer,
+        };
         let requested = body["channel"].as_str().unwrap_or_default().to_string();
         let channel = match self.resolve(&requested) {
             Ok(channel) => channel,
@@ -183,26 +120,26 @@ impl State {
         if let Some(secs) = self.rate_limited(&channel) {
             return Answer::rate_limited(secs);
         }
-        let text = body["text"].as_str().unwrap_or_default();
-        if text.is_empty() {
-            return Answer::error("no_text");
+        if let Err(refusal) = body::check_content(&body) {
+            return refusal.answer();
         }
-        if text.chars().count() > MAX_TEXT {
-            return Answer::error("msg_too_long");
-        }
-        if let Err(message) = blocks::validate_message(&body) {
-            return Answer::error_because("invalid_blocks", &message);
-        }
-        let ts = self.accept(Posted {
+        let post = Post {
             channel: channel.clone(),
             requested_channel: requested,
             content_type: content_type.clone(),
             body: body.clone(),
-        });
+            via_webhook: false,
+        };
+        let ts = match self.accept(post) {
+            Ok(ts) => ts,
+            Err(refusal) => return refusal.answer(),
+        };
         let mut answer = Answer::ok(json!({"channel": channel, "ts": ts, "message": body}));
         // Slack accepts a JSON body without a charset but warns about it.
-        if !content_type.to_ascii_lowercase().contains("charset=utf-8") {
-            answer.body["warning"] = json!("missing_charset");
+        if !content_type.to_ascii_lowercase().contains("charset=utf-8")
+            && let Body::Json(body) = &mut answer.body
+        {
+            body["warning"] = json!("missing_charset");
         }
         answer
     }
@@ -216,11 +153,7 @@ impl State {
             .iter()
             .find(|c| c.id == requested || c.name == wanted)
         {
-            return match channel {
-                c if !c.visible => Err(Answer::error("channel_not_found")),
-                c if c.archived => Err(Answer::error("is_archived")),
-                c => Ok(c.id.clone()),
-            };
+            return Self::usable(channel);
         }
         match self
             .users
@@ -232,25 +165,32 @@ impl State {
         }
     }
 
+    /// A channel named by its id only (`C…`, or `D…` for a DM), as methods acting on a message need.
+    pub(super) fn resolve_id(&self, id: &str) -> Result<String, Answer> {
+        if let Some(channel) = self.channels.iter().find(|c| c.id == id) {
+            return Self::usable(channel);
+        }
+        match self.users.iter().find(|u| u.dm_channel() == id) {
+            Some(user) if user.dms_allowed => Ok(user.dm_channel()),
+            _ => Err(Answer::error("channel_not_found")),
+        }
+    }
+
+    fn usable(channel: &SlackChannel) -> Result<String, Answer> {
+        match channel {
+            c if !c.visible => Err(Answer::error("channel_not_found")),
+            c if c.archived => Err(Answer::error("is_archived")),
+            c => Ok(c.id.clone()),
+        }
+    }
+
     /// Seconds to wait if `channel` got an accepted post less than the minimum interval ago.
-    fn rate_limited(&self, channel: &str) -> Option<u64> {
+    pub(super) fn rate_limited(&self, channel: &str) -> Option<u64> {
         let inner = self.inner.lock().unwrap();
         let interval = inner.min_interval?;
         let elapsed = inner.last_accepted.get(channel)?.elapsed();
         let wait = interval.checked_sub(elapsed).filter(|d| !d.is_zero())?;
-        Some((wait.as_secs_f64().ceil() as u64).max(1))
-    }
-
-    fn accept(&self, posted: Posted) -> String {
-        let mut inner = self.inner.lock().unwrap();
-        inner
-            .last_accepted
-            .insert(posted.channel.clone(), Instant::now());
-        inner.posted.push(posted);
-        let ts = format!("1700000000.{:06}", inner.posted.len());
-        drop(inner);
-        self.tally.accepted();
-        ts
+        Some(retry_after_secs(wait))
     }
 
     fn lookup_by_email(&self, request: &Request) -> Answer {
@@ -284,12 +224,7 @@ impl State {
 
 /// A method argument from the query string, a JSON body or a form body, as Slack accepts all three.
 fn argument(request: &Request, name: &str) -> Option<String> {
-    let from_query = |url: &wiremock::http::Url| {
-        url.query_pairs()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.into_owned())
-    };
-    if let Some(value) = from_query(&request.url) {
+    if let Some(value) = query(&request.url, name) {
         return Some(value);
     }
     if let Ok(body) = serde_json::from_slice::<Value>(&request.body) {
@@ -297,5 +232,5 @@ fn argument(request: &Request, name: &str) -> Option<String> {
     }
     let mut form = request.url.clone();
     form.set_query(std::str::from_utf8(&request.body).ok());
-    from_query(&form)
+    query(&form, name)
 }

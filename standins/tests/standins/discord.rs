@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use standins::DiscordStandIn;
 use standins::discord::{
@@ -12,24 +12,26 @@ use standins::discord::{
 
 const USER_AGENT: &str = "DiscordBot (https://example.com/rack-notifications, 0.1.0)";
 
-struct Call<'a> {
-    token: Option<&'a str>,
-    user_agent: &'a str,
+pub(crate) struct Call<'a> {
+    pub(crate) method: Method,
+    pub(crate) token: Option<&'a str>,
+    pub(crate) user_agent: &'a str,
 }
 
-const BOT: Call = Call {
+pub(crate) const BOT: Call = Call {
+    method: Method::POST,
     token: Some("discord-test-token"),
     user_agent: USER_AGENT,
 };
 
-async fn send(
+pub(crate) async fn send(
     discord: &DiscordStandIn,
     call: Call<'_>,
     route: &str,
     body: &Value,
 ) -> (StatusCode, HeaderMap, Value) {
     let mut request = reqwest::Client::new()
-        .post(format!("{}{route}", discord.uri()))
+        .request(call.method, format!("{}{route}", discord.uri()))
         .header("user-agent", call.user_agent)
         .json(body);
     if let Some(token) = call.token {
@@ -40,7 +42,7 @@ async fn send(
     (status, headers, response.json().await.unwrap())
 }
 
-async fn post(discord: &DiscordStandIn, channel: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(discord: &DiscordStandIn, channel: &str, body: Value) -> (u16, Value) {
     let (status, _, answer) = send(
         discord,
         BOT,
@@ -51,11 +53,11 @@ async fn post(discord: &DiscordStandIn, channel: &str, body: Value) -> (u16, Val
     (status.as_u16(), answer)
 }
 
-fn message(content: &str) -> Value {
+pub(crate) fn message(content: &str) -> Value {
     json!({"content": content, "allowed_mentions": {"parse": []}})
 }
 
-async fn unlimited() -> DiscordStandIn {
+pub(crate) async fn unlimited() -> DiscordStandIn {
     let discord = DiscordStandIn::start().await;
     discord.set_rate_limit(None);
     discord

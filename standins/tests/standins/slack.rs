@@ -10,7 +10,7 @@ use standins::slack::{DEPLOYS_ID, GENERAL_ID, OWNER_EMAIL, OWNER_ID, QUIET_ID, S
 
 const JSON: &str = "application/json; charset=utf-8";
 
-async fn call(
+pub(crate) async fn call(
     slack: &SlackStandIn,
     method: &str,
     token: Option<&str>,
@@ -21,7 +21,7 @@ async fn call(
 }
 
 /// The answer as written, for what parsing it would hide (the order of its fields).
-async fn call_for_text(
+pub(crate) async fn call_for_text(
     slack: &SlackStandIn,
     method: &str,
     token: Option<&str>,
@@ -39,13 +39,13 @@ async fn call_for_text(
     (status, headers, response.text().await.unwrap())
 }
 
-async fn post(slack: &SlackStandIn, body: Value) -> Value {
+pub(crate) async fn post(slack: &SlackStandIn, body: Value) -> Value {
     let (status, _, answer) = call(slack, "chat.postMessage", Some(slack.token()), &body).await;
     assert_eq!(status, 200);
     answer
 }
 
-async fn unlimited() -> SlackStandIn {
+pub(crate) async fn unlimited() -> SlackStandIn {
     let slack = SlackStandIn::start().await;
     slack.set_rate_limit(None);
     slack
