@@ -88,12 +88,21 @@ mod tests {
             catalog.owner(&parameters, "web", deadline).await.as_deref(),
             Some("#web-team")
         );
-        assert_eq!(catalog.owner(&parameters, "web", deadline).await.as_deref(), Some("#web-team"));
+        assert_eq!(
+            catalog.owner(&parameters, "web", deadline).await.as_deref(),
+            Some("#web-team")
+        );
         assert_eq!(catalog.owner(&parameters, "nobody", deadline).await, None);
         assert_eq!(catalog.owner(&parameters, "nobody", deadline).await, None);
-        assert_eq!(parameters.reads(), 2, "one read per app, the negative answer too");
+        assert_eq!(
+            parameters.reads(),
+            2,
+            "one read per app, the negative answer too"
+        );
         for n in 0..2 * CACHED_APPS.get() {
-            catalog.owner(&parameters, &format!("random-{n}"), deadline).await;
+            catalog
+                .owner(&parameters, &format!("random-{n}"), deadline)
+                .await;
         }
         assert_eq!(catalog.owners.len(), CACHED_APPS.get());
         assert_eq!(catalog.owner(&parameters, "../etc", deadline).await, None);

@@ -106,13 +106,19 @@ impl Config {
             if !webhook && !tokens.contains_key(&destination.provider) {
                 return Err(invalid(
                     var,
-                    format!("`{destination}` is on {}, and the stack has no {} bot token", destination.provider, destination.provider),
+                    format!(
+                        "`{destination}` is on {}, and the stack has no {} bot token",
+                        destination.provider, destination.provider
+                    ),
                 ));
             }
         }
         let webhook_path = match get(WEBHOOK_PATH) {
             Some(path) if !path.starts_with('/') => {
-                return Err(invalid(WEBHOOK_PATH, format!("`{path}` is not an SSM path (it must start with `/`)")));
+                return Err(invalid(
+                    WEBHOOK_PATH,
+                    format!("`{path}` is not an SSM path (it must start with `/`)"),
+                ));
             }
             path => path.map(|p| p.trim_end_matches('/').to_owned()),
         };
@@ -123,7 +129,10 @@ impl Config {
         };
         let routes = match (get(ROUTES), get(ROUTES_PARAMETER)) {
             (Some(_), Some(_)) => {
-                return Err(invalid(ROUTES, format!("set either it or {ROUTES_PARAMETER}, not both")));
+                return Err(invalid(
+                    ROUTES,
+                    format!("set either it or {ROUTES_PARAMETER}, not both"),
+                ));
             }
             (Some(text), None) => RoutesSource::Fixed(std::sync::Arc::new(
                 RoutingDocument::parse(&text, ROUTES, &context)
@@ -212,7 +221,10 @@ fn tokens(
             if tokens.contains_key(&each) {
                 return Err(invalid(
                     var,
-                    format!("{TOKEN_PARAMETER} already names the {each} token (NOTIFICATIONS_PROVIDER is `{}`); set one of them", provider.key()),
+                    format!(
+                        "{TOKEN_PARAMETER} already names the {each} token (NOTIFICATIONS_PROVIDER is `{}`); set one of them",
+                        provider.key()
+                    ),
                 ));
             }
             tokens.insert(each, SecretSource::Parameter(name));

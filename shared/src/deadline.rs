@@ -98,9 +98,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_real_deadline_is_kept() {
-        let deadline = Deadline::from_epoch_millis(epoch_millis(
-            SystemTime::now() + Duration::from_secs(10),
-        ));
+        let deadline =
+            Deadline::from_epoch_millis(epoch_millis(SystemTime::now() + Duration::from_secs(10)));
         let left = deadline.left();
         assert!(left > Duration::from_secs(9) && left <= Duration::from_secs(10) - REPORT_MARGIN);
     }
@@ -130,6 +129,11 @@ mod tests {
         let deadline = Deadline::after(Duration::from_secs(1));
         let slow = tokio::time::sleep(Duration::from_secs(5));
         assert_eq!(deadline.bound(slow).await, Err(Elapsed));
-        assert_eq!(Deadline::after(Duration::from_secs(5)).bound(async { 7 }).await, Ok(7));
+        assert_eq!(
+            Deadline::after(Duration::from_secs(5))
+                .bound(async { 7 })
+                .await,
+            Ok(7)
+        );
     }
 }

@@ -95,19 +95,24 @@ impl Mention {
                 who.trim(),
             ),
             None => (
-                default.ok_or_else(|| format!("`{raw}` names no provider: write `slack:{raw}` or `discord:{raw}`"))?,
+                default.ok_or_else(|| {
+                    format!("`{raw}` names no provider: write `slack:{raw}` or `discord:{raw}`")
+                })?,
                 raw,
             ),
         };
         let id = who
             .strip_prefix('@')
             .ok_or_else(|| format!("`{raw}`: a mention starts with `@`"))?;
-        let alphanumeric = |id: &str| id.len() >= 3 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        let alphanumeric =
+            |id: &str| id.len() >= 3 && id.bytes().all(|b| b.is_ascii_alphanumeric());
         match provider {
             Provider::Slack if alphanumeric(id) && (id.starts_with('U') || id.starts_with('W')) => {
                 Ok(Self::SlackUser(id.to_owned()))
             }
-            Provider::Slack if alphanumeric(id) && id.starts_with('S') => Ok(Self::SlackGroup(id.to_owned())),
+            Provider::Slack if alphanumeric(id) && id.starts_with('S') => {
+                Ok(Self::SlackGroup(id.to_owned()))
+            }
             Provider::Slack => Err(format!(
                 "`{raw}` is not a Slack user id (`@U…`) or user group id (`@S…`)"
             )),
@@ -266,20 +271,37 @@ mod tests {
 
     #[test]
     fn seed_destinations_per_provider() {
-        assert_eq!(place("#deploys", Slack), Ok(Place::Channel("deploys".into())));
-        assert_eq!(place(" deploys ", Slack), Ok(Place::Channel("deploys".into())));
-        assert_eq!(place("@U0123ABC", Slack), Ok(Place::User("U0123ABC".into())));
+        assert_eq!(
+            place("#deploys", Slack),
+            Ok(Place::Channel("deploys".into()))
+        );
+        assert_eq!(
+            place(" deploys ", Slack),
+            Ok(Place::Channel("deploys".into()))
+        );
+        assert_eq!(
+            place("@U0123ABC", Slack),
+            Ok(Place::User("U0123ABC".into()))
+        );
         assert_eq!(
             place("@ana@example.com", Slack),
             Ok(Place::Email("ana@example.com".into()))
         );
-        assert!(place("@ana", Slack).unwrap_err().contains("cannot message users by name"));
+        assert!(
+            place("@ana", Slack)
+                .unwrap_err()
+                .contains("cannot message users by name")
+        );
         assert_eq!(
             place("#1234567890", Discord),
             Ok(Place::Channel("1234567890".into()))
         );
         assert_eq!(place("@42", Discord), Ok(Place::User("42".into())));
-        assert!(place("general", Discord).unwrap_err().contains("numeric ids"));
+        assert!(
+            place("general", Discord)
+                .unwrap_err()
+                .contains("numeric ids")
+        );
         assert!(place("#", Slack).is_err());
     }
 
@@ -287,13 +309,19 @@ mod tests {
     fn mentions_name_users_groups_and_roles() {
         let parsed = |raw: &str| Mention::parse(raw, None);
         assert_eq!(parsed("slack:@U0123").unwrap().slack().unwrap(), "<@U0123>");
-        assert_eq!(parsed("slack:@S0ONCALL").unwrap().slack().unwrap(), "<!subteam^S0ONCALL>");
+        assert_eq!(
+            parsed("slack:@S0ONCALL").unwrap().slack().unwrap(),
+            "<!subteam^S0ONCALL>"
+        );
         assert_eq!(parsed("discord:@42").unwrap().discord().unwrap(), "<@42>");
         assert_eq!(parsed("discord:@&77").unwrap().discord().unwrap(), "<@&77>");
         assert!(parsed("slack:@here").is_err());
         assert!(parsed("discord:@everyone").is_err());
         assert!(parsed("@U0123").unwrap_err().contains("names no provider"));
-        assert_eq!(Mention::parse("@U0123", Some(Slack)), Ok(Mention::SlackUser("U0123".into())));
+        assert_eq!(
+            Mention::parse("@U0123", Some(Slack)),
+            Ok(Mention::SlackUser("U0123".into()))
+        );
     }
 
     #[test]
@@ -310,10 +338,26 @@ mod tests {
         let hook = parsed("slack-webhook:/rack/hooks/ops").unwrap();
         assert_eq!(hook.place, Place::Webhook("/rack/hooks/ops".into()));
         assert!(!hook.can_edit());
-        assert!(parsed("discord-webhook:/rack/hooks/ops").unwrap().can_edit());
-        assert!(parsed("discord-webhook:https://x").unwrap_err().contains("SSM parameter"));
-        assert!(parsed("teams:#x").unwrap_err().contains("`teams` is not slack"));
-        assert!(parsed("#deploys").unwrap_err().contains("names no provider"));
+        assert!(
+            parsed("discord-webhook:/rack/hooks/ops")
+                .unwrap()
+                .can_edit()
+        );
+        assert!(
+            parsed("discord-webhook:https://x")
+                .unwrap_err()
+                .contains("SSM parameter")
+        );
+        assert!(
+            parsed("teams:#x")
+                .unwrap_err()
+                .contains("`teams` is not slack")
+        );
+        assert!(
+            parsed("#deploys")
+                .unwrap_err()
+                .contains("names no provider")
+        );
         assert_eq!(parsed("slack:#deploys").unwrap().key(), "slack:#deploys");
     }
 }

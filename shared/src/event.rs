@@ -417,7 +417,11 @@ mod tests {
             let event = parse(envelope(json!({"action": "app:create", "timestamp": raw}))).unwrap();
             use chrono::Datelike;
             let got = event.timestamp.map(|t| t.year());
-            assert_eq!(got, year.or(Some(2026)), "{raw}: the envelope's time stands in");
+            assert_eq!(
+                got,
+                year.or(Some(2026)),
+                "{raw}: the envelope's time stands in"
+            );
         }
     }
 }

@@ -14,7 +14,9 @@ use crate::catalog::OwnerCatalog;
 use crate::category::{Category, Disposition, disposition};
 use crate::config::{Config, ConfigError};
 use crate::deadline::Deadline;
-use crate::deliver::{DeliveryError, HttpClientError, Message, Messenger, ProviderMessenger, Refusal};
+use crate::deliver::{
+    DeliveryError, HttpClientError, Message, Messenger, ProviderMessenger, Refusal,
+};
 use crate::destination::{Destination, Mention, Provider};
 use crate::event::{EventError, RackEvent};
 use crate::ledger::{AnyLedger, Claims, DynamoLedger, MemoryLedger, Owner};
@@ -162,7 +164,8 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
         let deadline = Deadline::from_epoch_millis(event.context.deadline);
         // Boxed: the invocation's future nests the transports' and the AWS SDK's, a type too deep to lay
         // out inside the runtime's own.
-        let result = Box::pin(self.notify(event.payload, &event.context.request_id, deadline)).await;
+        let result =
+            Box::pin(self.notify(event.payload, &event.context.request_id, deadline)).await;
         metrics::flush(&format!("notify-{}", self.category));
         result
     }
@@ -194,7 +197,12 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
         }
         let catalog_owner = self.catalog_owner(&event, deadline).await;
         let document = self.routes.current(&*self.parameters, deadline).await;
-        let chosen = match routing::route(&event, &self.seed, document.as_deref(), catalog_owner.as_ref()) {
+        let chosen = match routing::route(
+            &event,
+            &self.seed,
+            document.as_deref(),
+            catalog_owner.as_ref(),
+        ) {
             Routed::To(chosen) => chosen,
             Routed::Dropped { route } => {
                 tracing::info!(event_id = %event.id, action = %event.action, route, "dropped by a route: never posted");
@@ -255,7 +263,10 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
                 source,
             },
         };
-        let error = match self.once(event, to, note, &chosen.mentions, owner, deadline).await {
+        let error = match self
+            .once(event, to, note, &chosen.mentions, owner, deadline)
+            .await
+        {
             Ok(sent) => return Ok(self.delivered(event, to, &chosen.rule, sent, None)),
             Err(error) if error.is_destination_problem() && *to != self.seed.default => error,
             Err(error) => return Err(fail(error, to)),

@@ -128,10 +128,16 @@ async fn claim<C: Claims>(
     let give_up = Instant::now() + WAIT_MAX;
     loop {
         let claim = claims.claim(key, owner, deadline).await?;
-        if claim != Claim::Held || Instant::now() + POLL >= give_up || !deadline.fits(Instant::now(), POLL) {
+        if claim != Claim::Held
+            || Instant::now() + POLL >= give_up
+            || !deadline.fits(Instant::now(), POLL)
+        {
             return Ok(claim);
         }
-        tracing::info!(key, "another invocation holds this delivery; waiting for its outcome");
+        tracing::info!(
+            key,
+            "another invocation holds this delivery; waiting for its outcome"
+        );
         tokio::time::sleep(POLL).await;
     }
 }
@@ -202,7 +208,9 @@ mod tests {
         })
         .await
         .unwrap_err();
-        assert!(matches!(again, OnceError::RefusedEarlier { ref code } if code == "channel_not_found"));
+        assert!(
+            matches!(again, OnceError::RefusedEarlier { ref code } if code == "channel_not_found")
+        );
     }
 
     #[tokio::test]
@@ -213,7 +221,11 @@ mod tests {
         })
         .await
         .unwrap_err();
-        assert_eq!(ledger.state_of("clear"), None, "released: a retry posts at once");
+        assert_eq!(
+            ledger.state_of("clear"),
+            None,
+            "released: a retry posts at once"
+        );
 
         let unclear = |_| async {
             Err(DeliveryError::Transport {
@@ -226,9 +238,13 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(ledger.state_of("unclear"), Some("pending"));
-        let retry = deliver_once(&ledger, Some("unclear"), &owner("b"), Deadline::after(Duration::from_millis(800)), |_| async {
-            panic!("posted again within the lease")
-        })
+        let retry = deliver_once(
+            &ledger,
+            Some("unclear"),
+            &owner("b"),
+            Deadline::after(Duration::from_millis(800)),
+            |_| async { panic!("posted again within the lease") },
+        )
         .await
         .unwrap_err();
         assert!(matches!(retry, OnceError::InProgress { .. }), "{retry:?}");
@@ -237,9 +253,11 @@ mod tests {
     #[tokio::test]
     async fn without_a_key_it_just_posts() {
         let ledger = MemoryLedger::default();
-        let sent = deliver_once(&ledger, None, &owner("a"), soon(), |_| async { Ok(receipt("2")) })
-            .await
-            .unwrap();
+        let sent = deliver_once(&ledger, None, &owner("a"), soon(), |_| async {
+            Ok(receipt("2"))
+        })
+        .await
+        .unwrap();
         assert_eq!(sent.receipt().message_id, "2");
     }
 }

@@ -63,10 +63,7 @@ impl Parameters for Ssm {
         };
         match deadline.bound(call).await {
             Err(elapsed) => Err(unreadable(elapsed.to_string())),
-            Ok(Ok(output)) => output
-                .parameter
-                .and_then(|p| p.value)
-                .ok_or_else(not_found),
+            Ok(Ok(output)) => output.parameter.and_then(|p| p.value).ok_or_else(not_found),
             Ok(Err(SdkError::ServiceError(e)))
                 if matches!(e.err(), GetParameterError::ParameterNotFound(_)) =>
             {

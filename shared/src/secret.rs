@@ -147,7 +147,11 @@ mod tests {
     #[tokio::test]
     async fn read_once_then_again_only_when_refused_and_changed() {
         let parameters = MemoryParameters::default();
-        let secret = Secret::new("test secret", SecretSource::Parameter("/t".into()), Duration::ZERO);
+        let secret = Secret::new(
+            "test secret",
+            SecretSource::Parameter("/t".into()),
+            Duration::ZERO,
+        );
         assert!(matches!(
             secret.get(&parameters, soon()).await,
             Err(ParameterError::NotFound { .. })
@@ -158,14 +162,37 @@ mod tests {
         secret.get(&parameters, soon()).await.unwrap();
         assert_eq!(parameters.reads(), 2, "one failed read, one that is kept");
 
-        assert!(secret.refresh(&parameters, &old, soon()).await.unwrap().is_none());
+        assert!(
+            secret
+                .refresh(&parameters, &old, soon())
+                .await
+                .unwrap()
+                .is_none()
+        );
         parameters.put("/t", "new");
-        let new = secret.refresh(&parameters, &old, soon()).await.unwrap().unwrap();
+        let new = secret
+            .refresh(&parameters, &old, soon())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(new.expose_secret(), "new");
-        assert_eq!(secret.get(&parameters, soon()).await.unwrap().expose_secret(), "new");
+        assert_eq!(
+            secret
+                .get(&parameters, soon())
+                .await
+                .unwrap()
+                .expose_secret(),
+            "new"
+        );
         // A second refusal of the old value finds the new one without reading.
         let reads = parameters.reads();
-        assert!(secret.refresh(&parameters, &old, soon()).await.unwrap().is_some());
+        assert!(
+            secret
+                .refresh(&parameters, &old, soon())
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(parameters.reads(), reads);
     }
 
@@ -173,17 +200,41 @@ mod tests {
     async fn refreshes_are_rate_limited_and_literals_never_change() {
         let parameters = MemoryParameters::default();
         parameters.put("/k", "a");
-        let secret = Secret::new("test secret", SecretSource::Parameter("/k".into()), Duration::from_secs(60));
+        let secret = Secret::new(
+            "test secret",
+            SecretSource::Parameter("/k".into()),
+            Duration::from_secs(60),
+        );
         let a = secret.get(&parameters, soon()).await.unwrap();
         parameters.put("/k", "b");
-        assert!(secret.refresh(&parameters, &a, soon()).await.unwrap().is_none());
+        assert!(
+            secret
+                .refresh(&parameters, &a, soon())
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(parameters.reads(), 1);
 
-        let literal = Secret::new("test secret", SecretSource::Literal("x".into()), Duration::ZERO);
+        let literal = Secret::new(
+            "test secret",
+            SecretSource::Literal("x".into()),
+            Duration::ZERO,
+        );
         let x = literal.get(&parameters, soon()).await.unwrap();
-        assert!(literal.refresh(&parameters, &x, soon()).await.unwrap().is_none());
+        assert!(
+            literal
+                .refresh(&parameters, &x, soon())
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(literal.origin(), "the value set in the environment");
-        let hidden = Secret::new("test secret", SecretSource::Literal("xoxb-secret".into()), Duration::ZERO);
+        let hidden = Secret::new(
+            "test secret",
+            SecretSource::Literal("xoxb-secret".into()),
+            Duration::ZERO,
+        );
         assert!(!format!("{hidden:?}").contains("xoxb-secret"));
     }
 }

@@ -75,9 +75,16 @@ fn check_slack(note: &Notification) {
         .collect();
     assert!(blocks.len() <= slack::BLOCKS_MAX);
     let len = |t: &slack::Text| match t {
-        slack::Text::PlainText { text, .. } | slack::Text::Mrkdwn { text, .. } => text.chars().count(),
+        slack::Text::PlainText { text, .. } | slack::Text::Mrkdwn { text, .. } => {
+            text.chars().count()
+        }
     };
-    let verbatim = |t: &slack::Text| matches!(t, slack::Text::PlainText { .. } | slack::Text::Mrkdwn { verbatim: true, .. });
+    let verbatim = |t: &slack::Text| {
+        matches!(
+            t,
+            slack::Text::PlainText { .. } | slack::Text::Mrkdwn { verbatim: true, .. }
+        )
+    };
     for block in blocks {
         match block {
             slack::Block::Header { text } => assert!(len(text) <= slack::HEADER_MAX),
@@ -145,7 +152,11 @@ fn hostile_text_is_escaped_and_cut_to_the_limits() {
             .text
             .contains("&lt;!channel&gt; production")
     );
-    assert!(discord::render(&note, &[], Form::Full).embeds[0].description.is_some());
+    assert!(
+        discord::render(&note, &[], Form::Full).embeds[0]
+            .description
+            .is_some()
+    );
 }
 
 /// `text` without its code blocks and spans, where Discord formats nothing.
@@ -178,7 +189,9 @@ fn discord_shows(text: &str) -> String {
 
 /// What a Slack reader sees and copies: the three entities undone.
 fn slack_shows(text: &str) -> String {
-    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 #[test]
@@ -191,7 +204,11 @@ fn untrusted_text_reads_and_copies_as_it_was_sent() {
         json!({"rack": "production", "app": "web", "actor": actor, "reason": odd}),
     );
     let discord = discord::render(&n, &[], Form::Full);
-    let shown: Vec<String> = discord.embeds[0].fields.iter().map(|f| discord_shows(&f.value)).collect();
+    let shown: Vec<String> = discord.embeds[0]
+        .fields
+        .iter()
+        .map(|f| discord_shows(&f.value))
+        .collect();
     assert!(shown.contains(&actor.to_owned()), "{shown:?}");
     assert!(shown.contains(&odd.to_owned()), "{shown:?}");
     let body = serde_json::to_string(&discord).unwrap();
@@ -225,21 +242,36 @@ fn any_timestamp_renders_and_only_plausible_ones_natively() {
 #[test]
 fn mentions_come_from_the_route_and_discord_allows_exactly_them() {
     use shared::destination::Mention;
-    let n = note("release:promote", "error", json!({"rack": "production", "app": "<@1> @everyone"}));
+    let n = note(
+        "release:promote",
+        "error",
+        json!({"rack": "production", "app": "<@1> @everyone"}),
+    );
     let mentions = [
         Mention::DiscordUser("42".into()),
         Mention::DiscordRole("7".into()),
         Mention::SlackUser("U0123".into()),
     ];
     let discord = serde_json::to_value(discord::render(&n, &mentions, Form::Full)).unwrap();
-    assert_eq!(discord["allowed_mentions"], json!({"parse": [], "users": ["42"], "roles": ["7"]}));
-    assert!(discord["content"].as_str().unwrap().starts_with("<@42> <@&7> "));
+    assert_eq!(
+        discord["allowed_mentions"],
+        json!({"parse": [], "users": ["42"], "roles": ["7"]})
+    );
+    assert!(
+        discord["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("<@42> <@&7> ")
+    );
     let slack = slack::render(&n, Some("C1"), &mentions, Form::Full);
     assert!(slack.text.starts_with("<@U0123> "), "{}", slack.text);
     let plain = slack::render(&n, None, &[], Form::Plain);
     assert!(plain.blocks.is_empty() && plain.attachments.is_empty() && plain.channel.is_none());
     let plain = discord::render(&n, &[], Form::Plain);
-    assert!(plain.embeds.is_empty() && plain.content.contains("rollback") == n.summary().contains("rollback"));
+    assert!(
+        plain.embeds.is_empty()
+            && plain.content.contains("rollback") == n.summary().contains("rollback")
+    );
 }
 
 /// Any string, weighted towards what breaks messages: mention syntax, markup, huge and multi-byte text.

@@ -164,6 +164,18 @@ impl MotoServer {
             .collect()
     }
 
+    /// Removes the item `pk` of `table`, as its time to live would.
+    pub async fn delete_item(&self, table: &str, pk: &str) {
+        self.dynamodb_client()
+            .await
+            .delete_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete {pk} from {table} in moto: {e:?}"));
+    }
+
     /// Stores `value` as a SecureString parameter, replacing any earlier value.
     pub async fn put_secure_parameter(&self, name: &str, value: &str) {
         self.ssm_client()

@@ -181,11 +181,17 @@ pub fn sample(name: &str) -> Value {
 pub fn variant(name: &str, id: &str, data: &[(&str, &str)]) -> Value {
     let mut event = sample(name);
     event["id"] = id.into();
-    let base = event["detail"]["timestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let base = event["detail"]["timestamp"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     if let Some(base) = base {
-        let offset = id.bytes().fold(0u64, |hash, b| hash.wrapping_mul(31).wrapping_add(u64::from(b))) % 1_000_000;
+        let offset = id.bytes().fold(0u64, |hash, b| {
+            hash.wrapping_mul(31).wrapping_add(u64::from(b))
+        }) % 1_000_000;
         let moved = base + chrono::Duration::seconds(offset as i64);
-        event["detail"]["timestamp"] = moved.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+        event["detail"]["timestamp"] = moved
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            .into();
     }
     for (key, value) in data {
         event["detail"]["data"][*key] = (*value).into();
@@ -196,7 +202,10 @@ pub fn variant(name: &str, id: &str, data: &[(&str, &str)]) -> Value {
 /// The delivery record's key of `event` for the Slack or Discord `destination` (`#general`, `@U0123`).
 pub fn delivery_key(event: &Value, provider: &str, destination: &str) -> String {
     let event = shared::event::RackEvent::from_eventbridge(event.clone()).expect("a rack event");
-    format!("{}#{provider}:{destination}", event.key().expect("an event with a key"))
+    format!(
+        "{}#{provider}:{destination}",
+        event.key().expect("an event with a key")
+    )
 }
 
 /// Every string of a message body, with the providers' escapes undone, so data values can be looked up.

@@ -36,7 +36,10 @@ fn error(extra: &[(&'static str, &'static str)]) -> String {
 #[test]
 fn reads_a_full_configuration() {
     let config = with(&[
-        (CHANNEL_MAPPING, " staging=staging-deploys , production=#production-deploys,"),
+        (
+            CHANNEL_MAPPING,
+            " staging=staging-deploys , production=#production-deploys,",
+        ),
         (OWNER_MAPPING, "web=#web-team,billing=@U0123ABC"),
         (CATALOG_PATH, "/catalog/"),
         (DEDUP_TABLE, " rack-notifications-deliveries "),
@@ -47,9 +50,15 @@ fn reads_a_full_configuration() {
         config.seed.environments["production"].place,
         Place::Channel("production-deploys".into())
     );
-    assert_eq!(config.seed.owners["billing"].place, Place::User("U0123ABC".into()));
+    assert_eq!(
+        config.seed.owners["billing"].place,
+        Place::User("U0123ABC".into())
+    );
     assert_eq!(config.catalog_path.as_deref(), Some("/catalog"));
-    assert_eq!(config.dedup_table.as_deref(), Some("rack-notifications-deliveries"));
+    assert_eq!(
+        config.dedup_table.as_deref(),
+        Some("rack-notifications-deliveries")
+    );
     assert_eq!(config.slack_url, "http://127.0.0.1:9000/api");
     assert!(matches!(config.routes, RoutesSource::None));
 }
@@ -76,9 +85,14 @@ fn errors_name_the_variable_and_the_place() {
         error(&[(DEDUP_TABLE, "my table")])
             .starts_with("NOTIFICATIONS_DEDUP_TABLE: `my table` is not a DynamoDB table name")
     );
-    assert!(error(&[(DEDUP_TABLE, "arn:aws:s3:::bucket")]).starts_with("NOTIFICATIONS_DEDUP_TABLE:"));
+    assert!(
+        error(&[(DEDUP_TABLE, "arn:aws:s3:::bucket")]).starts_with("NOTIFICATIONS_DEDUP_TABLE:")
+    );
     let missing = config(&[(PROVIDER, "discord")]).unwrap_err().to_string();
-    assert!(missing.starts_with("NOTIFICATIONS_TOKEN_PARAMETER is not set"), "{missing}");
+    assert!(
+        missing.starts_with("NOTIFICATIONS_TOKEN_PARAMETER is not set"),
+        "{missing}"
+    );
 }
 
 #[test]
@@ -92,7 +106,12 @@ fn the_dedup_table_is_optional_and_may_be_an_arn() {
 
 #[test]
 fn discord_needs_numeric_channels() {
-    let err = config(&[(PROVIDER, "discord"), (TOKEN, "t"), (DEFAULT_CHANNEL, "general")]).unwrap_err();
+    let err = config(&[
+        (PROVIDER, "discord"),
+        (TOKEN, "t"),
+        (DEFAULT_CHANNEL, "general"),
+    ])
+    .unwrap_err();
     assert!(
         err.to_string()
             .starts_with("NOTIFICATIONS_DEFAULT_CHANNEL: `general` is not a Discord id")
@@ -101,8 +120,12 @@ fn discord_needs_numeric_channels() {
 
 #[test]
 fn a_literal_token_never_shows() {
-    let config = config(&[(PROVIDER, "slack"), (TOKEN, "xoxb-secret"), (DEFAULT_CHANNEL, "general")])
-        .unwrap();
+    let config = config(&[
+        (PROVIDER, "slack"),
+        (TOKEN, "xoxb-secret"),
+        (DEFAULT_CHANNEL, "general"),
+    ])
+    .unwrap();
     assert!(!format!("{config:?}").contains("xoxb-secret"));
     match &config.tokens[&Provider::Slack] {
         SecretSource::Literal(token) => assert_eq!(token.expose_secret(), "xoxb-secret"),
@@ -118,7 +141,10 @@ fn both_providers_each_with_its_own_token() {
     ])
     .unwrap();
     assert_eq!(config.tokens.len(), 2);
-    assert_eq!(config.seed.environments["production"].provider, Provider::Discord);
+    assert_eq!(
+        config.seed.environments["production"].provider,
+        Provider::Discord
+    );
     assert!(
         error(&[(CHANNEL_MAPPING, "production=discord:#42")])
             .starts_with("NOTIFICATIONS_CHANNEL_MAPPING: `#42` is on Discord, and the stack has no Discord bot token")
@@ -131,10 +157,17 @@ fn both_providers_each_with_its_own_token() {
 
 #[test]
 fn a_routing_document_is_checked_at_start_naming_route_and_field() {
-    let config = with(&[(ROUTES, "routes: [{name: oncall, match: {category: alert}, to: [slack:#oncall]}]")]).unwrap();
+    let config = with(&[(
+        ROUTES,
+        "routes: [{name: oncall, match: {category: alert}, to: [slack:#oncall]}]",
+    )])
+    .unwrap();
     assert!(matches!(config.routes, RoutesSource::Fixed(ref doc) if doc.routes.len() == 1));
     assert_eq!(
-        error(&[(ROUTES, "routes: [{name: oncall, match: {category: alerts}, to: ['#oncall']}]")]),
+        error(&[(
+            ROUTES,
+            "routes: [{name: oncall, match: {category: alerts}, to: ['#oncall']}]"
+        )]),
         "NOTIFICATIONS_ROUTES: route 1 (`oncall`): `match.category`: `alerts` is not one of app, release, infrastructure, workflow, alert, budget"
     );
     assert!(
@@ -142,5 +175,8 @@ fn a_routing_document_is_checked_at_start_naming_route_and_field() {
             .starts_with("NOTIFICATIONS_ROUTES: route 1 (`#1`): `to` item 1: `discord:#42` needs a Discord bot token")
     );
     assert!(error(&[(ROUTES, "x"), (ROUTES_PARAMETER, "/r")]).contains("not both"));
-    assert!(matches!(with(&[(ROUTES_PARAMETER, "/r")]).unwrap().routes, RoutesSource::Parameter { .. }));
+    assert!(matches!(
+        with(&[(ROUTES_PARAMETER, "/r")]).unwrap().routes,
+        RoutesSource::Parameter { .. }
+    ));
 }

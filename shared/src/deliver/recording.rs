@@ -8,9 +8,12 @@ use crate::destination::{Destination, Mention, Receipt};
 use crate::notification::Notification;
 use crate::render::Form;
 
+/// One post: where, what, whom it pings, in which form.
+pub type Recorded = (Destination, Notification, Vec<Mention>, Form);
+
 #[derive(Debug, Default)]
 pub struct RecordingMessenger {
-    pub posted: Mutex<Vec<(Destination, Notification, Vec<Mention>, Form)>>,
+    pub posted: Mutex<Vec<Recorded>>,
     /// Destinations answered with this refusal instead of being recorded.
     pub refuse: Vec<(Destination, Refusal)>,
 }

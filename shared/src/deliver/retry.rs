@@ -57,7 +57,9 @@ where
             // The provider's own wait wins over our backoff; giving up early beats a wait that would
             // pass the deadline.
             let wait = error.retry_after().unwrap_or(backoff_delay?);
-            deadline.fits(Instant::now(), wait + ATTEMPT_MIN).then_some(wait)
+            deadline
+                .fits(Instant::now(), wait + ATTEMPT_MIN)
+                .then_some(wait)
         })
         .notify(|error, wait| tracing::warn!(%provider, %error, ?wait, "retrying"))
         .await;

@@ -105,7 +105,10 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
         deadline: Deadline,
     ) -> Result<Receipt, DeliveryError> {
         if let Place::Webhook(parameter) = &to.place {
-            let body = json_body(PROVIDER, &render(message.note, None, message.mentions, message.form))?;
+            let body = json_body(
+                PROVIDER,
+                &render(message.note, None, message.mentions, message.form),
+            )?;
             let (secret, lane) = (self.webhooks.get(parameter), to.key());
             return with_credential(PROVIDER, &secret, &*self.parameters, deadline, |url| {
                 self.webhook(url, &body, &lane, deadline)
@@ -120,30 +123,36 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
             provider: PROVIDER,
             what: "a Slack bot token",
         })?;
-        with_credential(PROVIDER, token, &*self.parameters, deadline, |token| async move {
-            // A user id as `channel` posts to the app's DM with that user.
-            let channel = match &to.place {
-                Place::Email(email) => self.user_id(&token, email, deadline).await?,
-                Place::Channel(channel) | Place::User(channel) | Place::Webhook(channel) => {
-                    channel.clone()
-                }
-            };
-            let rendered = render(message.note, Some(&channel), message.mentions, message.form);
-            let body = json_body(PROVIDER, &rendered)?;
-            let answer = self
-                .call(&token, deadline, Some(&to.key()), |http| {
-                    http.post(self.post_message.clone())
-                        // Slack asks for the charset on JSON bodies.
-                        .header(CONTENT_TYPE, "application/json; charset=utf-8")
-                        .body(body.clone())
+        with_credential(
+            PROVIDER,
+            token,
+            &*self.parameters,
+            deadline,
+            |token| async move {
+                // A user id as `channel` posts to the app's DM with that user.
+                let channel = match &to.place {
+                    Place::Email(email) => self.user_id(&token, email, deadline).await?,
+                    Place::Channel(channel) | Place::User(channel) | Place::Webhook(channel) => {
+                        channel.clone()
+                    }
+                };
+                let rendered = render(message.note, Some(&channel), message.mentions, message.form);
+                let body = json_body(PROVIDER, &rendered)?;
+                let answer = self
+                    .call(&token, deadline, Some(&to.key()), |http| {
+                        http.post(self.post_message.clone())
+                            // Slack asks for the charset on JSON bodies.
+                            .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                            .body(body.clone())
+                    })
+                    .await?;
+                // `ok: true` is a post even when the answer says nothing more.
+                Ok(Receipt {
+                    channel: text(&answer, "/channel").unwrap_or(channel),
+                    message_id: text(&answer, "/ts").unwrap_or_default(),
                 })
-                .await?;
-            // `ok: true` is a post even when the answer says nothing more.
-            Ok(Receipt {
-                channel: text(&answer, "/channel").unwrap_or(channel),
-                message_id: text(&answer, "/ts").unwrap_or_default(),
-            })
-        })
+            },
+        )
         .await
     }
 
@@ -237,7 +246,9 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
                 .map_err(DeliveryError::transport(PROVIDER))?;
             let status = response.status().as_u16();
             if status == 429 {
-                return Err(self.rate_limited(Some(lane), response.headers(), deadline).await);
+                return Err(self
+                    .rate_limited(Some(lane), response.headers(), deadline)
+                    .await);
             }
             if response.status().is_success() {
                 return Ok(());

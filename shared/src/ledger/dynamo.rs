@@ -64,13 +64,13 @@ impl DynamoLedger {
             Ok(Ok(output)) => Ok(Ok(output)),
             Ok(Err(SdkError::ServiceError(failure))) => match failed_item(failure.err()) {
                 Some(item) => Ok(Err(item)),
-                None => Err(self.unavailable(
-                    DisplayErrorContext(SdkError::ServiceError(failure)).to_string(),
-                )),
+                None => Err(self
+                    .unavailable(DisplayErrorContext(SdkError::ServiceError(failure)).to_string())),
             },
-            Ok(Err(SdkError::TimeoutError(_))) => {
-                Err(self.unavailable(format!("no answer within {:?}", crate::aws::ATTEMPT_TIMEOUT)))
-            }
+            Ok(Err(SdkError::TimeoutError(_))) => Err(self.unavailable(format!(
+                "no answer within {:?}",
+                crate::aws::ATTEMPT_TIMEOUT
+            ))),
             Ok(Err(error)) => Err(self.unavailable(DisplayErrorContext(&error).to_string())),
         }
     }
@@ -134,7 +134,9 @@ impl Claims for DynamoLedger {
             .send();
         let answer = self
             .conditional(deadline, request, |e| match e {
-                PutItemError::ConditionalCheckFailedException(failed) => Some(failed.item().cloned()),
+                PutItemError::ConditionalCheckFailedException(failed) => {
+                    Some(failed.item().cloned())
+                }
                 _ => None,
             })
             .await?;
@@ -167,7 +169,9 @@ impl Claims for DynamoLedger {
             .expression_attribute_values(":at", n(epoch_millis(SystemTime::now())));
         let request = match outcome {
             Outcome::Delivered(receipt) => request
-                .update_expression("SET #state = :state, #channel = :channel, #message = :message, #at = :at")
+                .update_expression(
+                    "SET #state = :state, #channel = :channel, #message = :message, #at = :at",
+                )
                 .expression_attribute_names("#channel", "channel")
                 .expression_attribute_names("#message", "message_id")
                 .expression_attribute_values(":state", s(DELIVERED))
@@ -189,7 +193,12 @@ impl Claims for DynamoLedger {
         })
     }
 
-    async fn release(&self, key: &str, owner: &Owner, deadline: Deadline) -> Result<(), LedgerError> {
+    async fn release(
+        &self,
+        key: &str,
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> Result<(), LedgerError> {
         let request = self
             .client
             .get()
@@ -262,7 +271,9 @@ impl Lanes for DynamoLedger {
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":latest", n(epoch_millis(latest)))
                 .return_values(ReturnValue::UpdatedOld)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send();
             let queued = self
                 .conditional(deadline, queue, |e| match e {
@@ -291,7 +302,12 @@ impl Lanes for DynamoLedger {
         Ok(Some(SystemTime::now()))
     }
 
-    async fn hold(&self, lane: &str, until: SystemTime, deadline: Deadline) -> Result<(), LedgerError> {
+    async fn hold(
+        &self,
+        lane: &str,
+        until: SystemTime,
+        deadline: Deadline,
+    ) -> Result<(), LedgerError> {
         let until = epoch_millis(until);
         let request = self
             .client

@@ -144,19 +144,37 @@ mod tests {
     async fn a_claim_is_owned_until_its_lease_ends() {
         let ledger = MemoryLedger::default();
         let first = owner("req-1", Duration::ZERO);
-        assert_eq!(ledger.claim("k", &first, soon()).await.unwrap(), Claim::Claimed);
+        assert_eq!(
+            ledger.claim("k", &first, soon()).await.unwrap(),
+            Claim::Claimed
+        );
         let second = owner("req-2", Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(2));
-        assert_eq!(ledger.claim("k", &second, soon()).await.unwrap(), Claim::Claimed);
+        assert_eq!(
+            ledger.claim("k", &second, soon()).await.unwrap(),
+            Claim::Claimed
+        );
         let receipt = Receipt::default();
         assert!(matches!(
-            ledger.settle("k", &first, Outcome::Delivered(&receipt), soon()).await,
+            ledger
+                .settle("k", &first, Outcome::Delivered(&receipt), soon())
+                .await,
             Err(LedgerError::Lost { .. })
         ));
         ledger.release("k", &first, soon()).await.unwrap();
-        assert_eq!(ledger.state_of("k"), Some("pending"), "not the first's to release");
-        assert_eq!(ledger.claim("k", &first, soon()).await.unwrap(), Claim::Held);
-        ledger.settle("k", &second, Outcome::Delivered(&receipt), soon()).await.unwrap();
+        assert_eq!(
+            ledger.state_of("k"),
+            Some("pending"),
+            "not the first's to release"
+        );
+        assert_eq!(
+            ledger.claim("k", &first, soon()).await.unwrap(),
+            Claim::Held
+        );
+        ledger
+            .settle("k", &second, Outcome::Delivered(&receipt), soon())
+            .await
+            .unwrap();
         assert_eq!(
             ledger.claim("k", &first, soon()).await.unwrap(),
             Claim::Delivered(receipt)
@@ -168,16 +186,35 @@ mod tests {
         let ledger = MemoryLedger::default();
         let spacing = Duration::from_secs(1);
         let far = SystemTime::now() + Duration::from_secs(60);
-        let a = ledger.reserve("c", spacing, far, soon()).await.unwrap().unwrap();
-        let b = ledger.reserve("c", spacing, far, soon()).await.unwrap().unwrap();
+        let a = ledger
+            .reserve("c", spacing, far, soon())
+            .await
+            .unwrap()
+            .unwrap();
+        let b = ledger
+            .reserve("c", spacing, far, soon())
+            .await
+            .unwrap()
+            .unwrap();
         assert!(b.duration_since(a).unwrap() >= spacing);
         let until = SystemTime::now() + Duration::from_secs(30);
         ledger.hold("c", until, soon()).await.unwrap();
-        let c = ledger.reserve("c", spacing, far, soon()).await.unwrap().unwrap();
+        let c = ledger
+            .reserve("c", spacing, far, soon())
+            .await
+            .unwrap()
+            .unwrap();
         assert!(c >= until);
         let near = SystemTime::now() + Duration::from_secs(5);
-        assert_eq!(ledger.reserve("c", spacing, near, soon()).await.unwrap(), None);
-        let other = ledger.reserve("d", spacing, near, soon()).await.unwrap().unwrap();
+        assert_eq!(
+            ledger.reserve("c", spacing, near, soon()).await.unwrap(),
+            None
+        );
+        let other = ledger
+            .reserve("d", spacing, near, soon())
+            .await
+            .unwrap()
+            .unwrap();
         assert!(other <= SystemTime::now());
     }
 }

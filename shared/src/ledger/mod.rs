@@ -125,7 +125,12 @@ pub enum AnyLedger {
 }
 
 impl Claims for AnyLedger {
-    async fn claim(&self, key: &str, owner: &Owner, deadline: Deadline) -> Result<Claim, LedgerError> {
+    async fn claim(
+        &self,
+        key: &str,
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> Result<Claim, LedgerError> {
         match self {
             Self::Dynamo(ledger) => ledger.claim(key, owner, deadline).await,
             Self::Memory(ledger) => ledger.claim(key, owner, deadline).await,
@@ -145,7 +150,12 @@ impl Claims for AnyLedger {
         }
     }
 
-    async fn release(&self, key: &str, owner: &Owner, deadline: Deadline) -> Result<(), LedgerError> {
+    async fn release(
+        &self,
+        key: &str,
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> Result<(), LedgerError> {
         match self {
             Self::Dynamo(ledger) => ledger.release(key, owner, deadline).await,
             Self::Memory(ledger) => ledger.release(key, owner, deadline).await,
@@ -167,7 +177,12 @@ impl Lanes for AnyLedger {
         }
     }
 
-    async fn hold(&self, lane: &str, until: SystemTime, deadline: Deadline) -> Result<(), LedgerError> {
+    async fn hold(
+        &self,
+        lane: &str,
+        until: SystemTime,
+        deadline: Deadline,
+    ) -> Result<(), LedgerError> {
         match self {
             Self::Dynamo(ledger) => ledger.hold(lane, until, deadline).await,
             Self::Memory(ledger) => ledger.hold(lane, until, deadline).await,

@@ -15,8 +15,14 @@ fn config(extra: &[(&str, &str)]) -> Config {
         ("NOTIFICATIONS_PROVIDER", "slack"),
         ("NOTIFICATIONS_TOKEN", "xoxb-test"),
         ("NOTIFICATIONS_DEFAULT_CHANNEL", "general"),
-        ("NOTIFICATIONS_CHANNEL_MAPPING", "production=production-deploys"),
-        ("NOTIFICATIONS_OWNER_MAPPING", "web=#web-team,billing=@U0123ABC"),
+        (
+            "NOTIFICATIONS_CHANNEL_MAPPING",
+            "production=production-deploys",
+        ),
+        (
+            "NOTIFICATIONS_OWNER_MAPPING",
+            "web=#web-team,billing=@U0123ABC",
+        ),
     ];
     Config::from_vars(|name| {
         extra
@@ -70,9 +76,14 @@ async fn notify(notifier: &Test, payload: Value) -> Result<Report, NotifyError> 
 async fn routes_to_the_owner_first() {
     let notifier = notifier(vec![]);
     let data = json!({"rack": "production", "app": "web", "id": "R1"});
-    let report = notify(&notifier, event("release:promote", "success", data)).await.unwrap();
+    let report = notify(&notifier, event("release:promote", "success", data))
+        .await
+        .unwrap();
     let delivered = report.delivered.unwrap();
-    assert_eq!((delivered.destination.as_str(), delivered.rule.as_str()), ("#web-team", "owner"));
+    assert_eq!(
+        (delivered.destination.as_str(), delivered.rule.as_str()),
+        ("#web-team", "owner")
+    );
     let posted = notifier.messenger.posted.lock().unwrap();
     assert_eq!(posted[0].1.headline, "Release promoted");
 }
@@ -85,7 +96,9 @@ async fn skips_audit_only_and_successful_builds() {
         ("build:create", "success"),
         ("app:scale-override:toggled", "success"),
     ] {
-        let report = notify(&notifier, event(action, status, json!({"rack": "staging"}))).await.unwrap();
+        let report = notify(&notifier, event(action, status, json!({"rack": "staging"})))
+            .await
+            .unwrap();
         assert!(report.skipped.is_some(), "{action}");
     }
     assert!(notifier.messenger.posted.lock().unwrap().is_empty());
@@ -95,7 +108,9 @@ async fn skips_audit_only_and_successful_builds() {
 async fn an_unusable_destination_falls_back_to_the_default_and_says_so() {
     let notifier = notifier(vec![(slack("web-team"), Refusal::Destination)]);
     let data = json!({"rack": "production", "app": "web"});
-    let report = notify(&notifier, event("release:finish", "success", data)).await.unwrap();
+    let report = notify(&notifier, event("release:finish", "success", data))
+        .await
+        .unwrap();
     let delivered = report.delivered.unwrap();
     assert_eq!(delivered.destination, "#general");
     assert_eq!(delivered.redirected_from.as_deref(), Some("#web-team"));
@@ -114,7 +129,9 @@ async fn an_unusable_destination_falls_back_to_the_default_and_says_so() {
 async fn a_permanent_refusal_fails_the_invocation() {
     let notifier = notifier(vec![(slack("production-deploys"), Refusal::Permanent)]);
     let data = json!({"rack": "production", "app": "api"});
-    let error = notify(&notifier, event("release:create", "success", data)).await.unwrap_err();
+    let error = notify(&notifier, event("release:create", "success", data))
+        .await
+        .unwrap_err();
     assert_eq!(
         error.to_string(),
         "event ev-1: delivery to #production-deploys failed: Slack API error `channel_not_found`"
@@ -128,7 +145,11 @@ async fn a_malformed_event_names_itself_and_the_next_one_still_works() {
     let bad = json!({"id": "ev-bad", "source": "convox.rack", "detail-type": "x", "detail": {"data": {}}});
     let error = notify(&notifier, bad).await.unwrap_err();
     assert_eq!(error.to_string(), "event ev-bad: has no `detail.action`");
-    let good = event("app:create", "success", json!({"rack": "staging", "name": "api"}));
+    let good = event(
+        "app:create",
+        "success",
+        json!({"rack": "staging", "name": "api"}),
+    );
     assert!(notify(&notifier, good).await.unwrap().delivered.is_some());
 }
 
@@ -136,7 +157,9 @@ async fn a_malformed_event_names_itself_and_the_next_one_still_works() {
 async fn a_repeat_of_the_same_rack_event_posts_nothing_even_under_another_id() {
     let notifier = notifier(vec![]);
     let data = json!({"rack": "production", "app": "api"});
-    notify(&notifier, event("release:create", "success", data.clone())).await.unwrap();
+    notify(&notifier, event("release:create", "success", data.clone()))
+        .await
+        .unwrap();
     let mut again = event("release:create", "success", data);
     again["id"] = "another-eventbridge-id".into();
     let report = notify(&notifier, again).await.unwrap();
@@ -148,7 +171,12 @@ async fn a_repeat_of_the_same_rack_event_posts_nothing_even_under_another_id() {
 async fn a_message_refused_as_invalid_goes_again_as_plain_text() {
     struct RefusesBlocks(RecordingMessenger);
     impl Messenger for RefusesBlocks {
-        async fn post(&self, to: &Destination, message: &Message<'_>, deadline: Deadline) -> Result<crate::destination::Receipt, DeliveryError> {
+        async fn post(
+            &self,
+            to: &Destination,
+            message: &Message<'_>,
+            deadline: Deadline,
+        ) -> Result<crate::destination::Receipt, DeliveryError> {
             if message.form == Form::Full {
                 return Err(DeliveryError::Api {
                     provider: Provider::Slack,
@@ -167,7 +195,11 @@ async fn a_message_refused_as_invalid_goes_again_as_plain_text() {
         Arc::new(MemoryParameters::default()),
     );
     let report = notifier
-        .notify(event("release:create", "success", json!({"rack": "staging"})), "req-1", soon())
+        .notify(
+            event("release:create", "success", json!({"rack": "staging"})),
+            "req-1",
+            soon(),
+        )
         .await
         .unwrap();
     assert!(report.delivered.is_some());
@@ -181,10 +213,20 @@ async fn routes_fan_out_with_mentions_and_a_failed_destination_fails_only_itself
     let routes = "routes:
       - {name: failures, match: {status: error}, to: ['#failures'], mention: ['@U0ONCALL'], continue: true}
       - {name: deploys, to: ['#deploys', '#broken']}";
-    let notifier = notifier_with(&[("NOTIFICATIONS_ROUTES", routes)], vec![(slack("broken"), Refusal::Permanent)]);
-    let payload = event("release:promote", "error", json!({"rack": "staging", "app": "api"}));
+    let notifier = notifier_with(
+        &[("NOTIFICATIONS_ROUTES", routes)],
+        vec![(slack("broken"), Refusal::Permanent)],
+    );
+    let payload = event(
+        "release:promote",
+        "error",
+        json!({"rack": "staging", "app": "api"}),
+    );
     let error = notify(&notifier, payload.clone()).await.unwrap_err();
-    assert!(error.to_string().contains("delivery to #broken failed"), "{error}");
+    assert!(
+        error.to_string().contains("delivery to #broken failed"),
+        "{error}"
+    );
     {
         let posted = notifier.messenger.posted.lock().unwrap();
         let to: Vec<String> = posted.iter().map(|p| p.0.to_string()).collect();
@@ -199,8 +241,19 @@ async fn routes_fan_out_with_mentions_and_a_failed_destination_fails_only_itself
 
 #[tokio::test]
 async fn a_route_can_drop_noise() {
-    let notifier = notifier_with(&[("NOTIFICATIONS_ROUTES", "routes: [{name: quiet, match: {type: release:scale}, drop: true}]")], vec![]);
-    let report = notify(&notifier, event("release:scale", "success", json!({"rack": "production"}))).await.unwrap();
+    let notifier = notifier_with(
+        &[(
+            "NOTIFICATIONS_ROUTES",
+            "routes: [{name: quiet, match: {type: release:scale}, drop: true}]",
+        )],
+        vec![],
+    );
+    let report = notify(
+        &notifier,
+        event("release:scale", "success", json!({"rack": "production"})),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.skipped.as_deref(), Some("dropped by route quiet"));
     assert!(notifier.messenger.posted.lock().unwrap().is_empty());
 }

@@ -149,7 +149,11 @@ fn embed(note: &Notification) -> Embed {
         description.push(escape_within(meant_for, DESCRIPTION_BUDGET / 4, escape));
     }
     if let Some(message) = &note.message {
-        let room = DESCRIPTION_BUDGET - description.iter().map(|d| d.chars().count() + 1).sum::<usize>();
+        let room = DESCRIPTION_BUDGET
+            - description
+                .iter()
+                .map(|d| d.chars().count() + 1)
+                .sum::<usize>();
         description.push(code_block(message, room));
     }
     let mut facts = vec![
@@ -161,9 +165,10 @@ fn embed(note: &Notification) -> Embed {
             .iter()
             .map(|f| (f.label.as_str(), f.value.as_str(), f.style)),
     );
-    let timestamp = note.timestamp.as_ref().and_then(|ts| {
-        native_time(ts).map(|_| ts.to_rfc3339())
-    });
+    let timestamp = note
+        .timestamp
+        .as_ref()
+        .and_then(|ts| native_time(ts).map(|_| ts.to_rfc3339()));
     let unshown_time = note
         .timestamp
         .filter(|_| timestamp.is_none())
@@ -197,7 +202,11 @@ fn embed(note: &Notification) -> Embed {
 /// closing field that says how many did not fit in Discord's 25.
 fn fields(facts: &[(&str, &str, Style)], mut budget: usize) -> Vec<EmbedField> {
     let hidden = facts.len().saturating_sub(FIELDS_MAX);
-    let shown = if hidden > 0 { FIELDS_MAX - 1 } else { facts.len() };
+    let shown = if hidden > 0 {
+        FIELDS_MAX - 1
+    } else {
+        facts.len()
+    };
     let mut fields = Vec::with_capacity(FIELDS_MAX);
     for (index, (label, value, style)) in facts.iter().take(shown).enumerate() {
         let name = escape_within(label, LABEL_MAX.min(FIELD_NAME_MAX), escape);
@@ -209,7 +218,11 @@ fn fields(facts: &[(&str, &str, Style)], mut budget: usize) -> Vec<EmbedField> {
             Style::Plain => escape_within(value, room, escape),
             Style::Code => code_span(value, room),
         };
-        let value = if value.is_empty() { "-".to_owned() } else { value };
+        let value = if value.is_empty() {
+            "-".to_owned()
+        } else {
+            value
+        };
         budget = budget.saturating_sub(name.chars().count() + value.chars().count());
         fields.push(EmbedField {
             inline: is_short(&value),
@@ -241,6 +254,9 @@ fn code_block(text: &str, max: usize) -> String {
     if text.contains("```") {
         escape_within(text, max, escape)
     } else {
-        format!("```\n{}\n```", escape_within(text, max.saturating_sub(8), verbatim))
+        format!(
+            "```\n{}\n```",
+            escape_within(text, max.saturating_sub(8), verbatim)
+        )
     }
 }

@@ -63,10 +63,16 @@ pub enum Block {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Text {
-    PlainText { text: String, emoji: bool },
+    PlainText {
+        text: String,
+        emoji: bool,
+    },
     /// Always `verbatim`: Slack would otherwise turn bare URLs, `#channel` names and `@here` in
     /// untrusted text into live links and mentions.
-    Mrkdwn { text: String, verbatim: bool },
+    Mrkdwn {
+        text: String,
+        verbatim: bool,
+    },
 }
 
 impl Text {
@@ -144,7 +150,10 @@ fn top(note: &Notification, pings: &str) -> Vec<Block> {
         escape_within(&note.rack, CONTEXT_PART_MAX, escape)
     );
     if let Some(app) = &note.app {
-        context += &format!("  ·  *App* {}", escape_within(app, CONTEXT_PART_MAX, escape));
+        context += &format!(
+            "  ·  *App* {}",
+            escape_within(app, CONTEXT_PART_MAX, escape)
+        );
     }
     context += &format!(
         "  ·  *Status* {}",

@@ -71,7 +71,8 @@ impl Matcher {
         };
         (self.categories.is_empty() || category.is_some_and(|c| self.categories.contains(&c)))
             && any(&self.types, Some(&event.action))
-            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == event.status.as_str()))
+            && (self.statuses.is_empty()
+                || self.statuses.iter().any(|s| s == event.status.as_str()))
             && any(&self.racks, event.rack())
             && any(&self.apps, event.app())
     }
@@ -253,7 +254,10 @@ fn matcher(raw: &RawMatch) -> Result<Matcher, String> {
                 .find(|c| c.name() == item.trim())
                 .ok_or_else(|| {
                     let known: Vec<_> = Category::ALL.iter().map(|c| c.name()).collect();
-                    format!("`match.category`: `{item}` is not one of {}", known.join(", "))
+                    format!(
+                        "`match.category`: `{item}` is not one of {}",
+                        known.join(", ")
+                    )
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -266,7 +270,10 @@ fn matcher(raw: &RawMatch) -> Result<Matcher, String> {
             if STATUSES.contains(&status.as_str()) {
                 Ok(status)
             } else {
-                Err(format!("`match.status`: `{item}` is not one of {}", STATUSES.join(", ")))
+                Err(format!(
+                    "`match.status`: `{item}` is not one of {}",
+                    STATUSES.join(", ")
+                ))
             }
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -142,7 +142,11 @@ pub fn route(
             break;
         }
     }
-    if matched { Routed::To(chosen) } else { fallback() }
+    if matched {
+        Routed::To(chosen)
+    } else {
+        fallback()
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! A burst for one Slack channel through concurrent containers: Slack takes about one message per second
 //! per channel, the rest is 429s. Every event must land exactly once, with Lambda's retries of failed
-//! invocations modelled, and the 429s must stay bounded. The only slow test: 200 messages at 1/s.
+//! invocations modelled; the containers share the channel's pace, so 429s stay rare and the burst drains
+//! at Slack's rate. The only slow test: 200 messages at 1/s.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -148,10 +149,18 @@ async fn a_burst_for_one_channel_lands_exactly_once_with_bounded_429s() {
     assert!(lost.is_empty(), "never posted: {lost:?}");
     assert_eq!(delivered, EVENTS, "{:?}", tally.outcomes);
     assert_eq!(tally.timeouts, 0, "failures end before the deadline");
+    // Discord bans a bot after 10,000 invalid requests in 10 minutes, Slack may disable an app that
+    // ignores its limits: the containers share the channel's pace instead of learning it from 429s.
     assert!(
-        slack.count_429() <= 2 * EVENTS,
-        "{} 429s for {EVENTS} events",
-        slack.count_429()
+        slack.count_429() * 10 <= slack.count_requests(),
+        "{} 429s in {} requests",
+        slack.count_429(),
+        slack.count_requests()
+    );
+    // Drained at the provider's published rate (one message a second), with a fifth to spare.
+    assert!(
+        took.as_secs_f64() <= 1.2 * EVENTS as f64,
+        "drained in {took:?}"
     );
     drop(containers);
 }

@@ -241,12 +241,21 @@ async fn hostile_text_never_pings_and_never_breaks_a_message() {
     let slack = slack().await;
     let function = Function::start("notify-release", local_slack(&slack)).await;
     function.invoke(event.clone()).await.expect_ok();
-    let body = slack.wait_for_posted(1, Duration::from_secs(5)).await[0]
-        .body
-        .to_string();
+    let posted = &slack.wait_for_posted(1, Duration::from_secs(5)).await[0];
+    let body = posted.body.to_string();
     for live in ["<!channel>", "<!here>", "<!everyone>", "<@U0123ABC>"] {
         assert!(!body.contains(live), "live {live} in {body:.300}");
     }
+    assert!(
+        posted.pings.is_empty(),
+        "Slack would ping {:?}",
+        posted.pings
+    );
+    assert!(
+        posted.links.is_empty(),
+        "Slack would link {:?}",
+        posted.links
+    );
 
     let discord = discord().await;
     let settings = with(
@@ -255,11 +264,17 @@ async fn hostile_text_never_pings_and_never_breaks_a_message() {
     );
     let function = Function::start("notify-release", settings).await;
     function.invoke(event).await.expect_ok();
-    let body = &discord.wait_for_posted(1, Duration::from_secs(5)).await[0].body;
-    assert_eq!(body["allowed_mentions"], json!({"parse": []}));
-    let text = body.to_string();
+    let posted = &discord.wait_for_posted(1, Duration::from_secs(5)).await[0];
+    assert_eq!(posted.body["allowed_mentions"], json!({"parse": []}));
     assert!(
-        !text.contains("@everyone") && !text.contains("@here"),
-        "{text:.300}"
+        posted.pings.is_empty(),
+        "Discord would ping {:?}",
+        posted.pings
+    );
+    // The text stays as it was sent, for the reader to copy: escaped for the markup only.
+    assert!(
+        plain_text(&posted.body).contains("<@U0123ABC> @here <!here>"),
+        "{:.300}",
+        posted.body
     );
 }

@@ -86,11 +86,12 @@ async fn a_dedup_table_that_never_answers_fails_the_invocation_naming_it() {
     let function = Function::start("notify-release", settings).await;
     let (error, _) = fails_in_time(&function).await;
     assert_eq!(error.error_type, "DeduplicationUnavailable", "{error:?}");
-    assert_eq!(
-        error.error_message,
-        format!(
-            "event ev-silent: deduplication table `{DEDUP_TABLE}`: no answer before the invocation's deadline"
-        )
+    // The AWS SDK's own timeout, or the invocation's deadline, whichever comes first.
+    assert!(
+        error.error_message.starts_with(&format!(
+            "event ev-silent: deduplication table `{DEDUP_TABLE}`: no answer "
+        )),
+        "{error:?}"
     );
     assert!(slack.posted().is_empty());
 }
