@@ -79,15 +79,25 @@ fn is_audit_only(action: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
     Post,
+    /// Shown only as a step of a live release message (a successful build that made a release).
+    LiveOnly,
     Skip(&'static str),
 }
+
+/// Why a `LiveOnly` event is not posted where live messages are off.
+pub const SUCCESSFUL_BUILD: &str = "successful build:create";
 
 pub fn disposition(event: &RackEvent) -> Disposition {
     if is_audit_only(&event.action) {
         Disposition::Skip("audit-only event")
     } else if event.action == "build:create" && event.status == Status::Success {
-        // The table lists build:create as "Build failed": a successful build is followed by release:create.
-        Disposition::Skip("successful build:create")
+        // The table lists build:create as "Build failed": a successful build is followed by
+        // release:create, and is only worth a line in that release's live message.
+        if event.get("release_id").is_some() {
+            Disposition::LiveOnly
+        } else {
+            Disposition::Skip(SUCCESSFUL_BUILD)
+        }
     } else {
         Disposition::Post
     }

@@ -23,6 +23,7 @@ pub const DEDUP_TABLE: &str = "NOTIFICATIONS_DEDUP_TABLE";
 pub const ROUTES: &str = "NOTIFICATIONS_ROUTES";
 pub const ROUTES_PARAMETER: &str = "NOTIFICATIONS_ROUTES_PARAMETER";
 pub const WEBHOOK_PATH: &str = "NOTIFICATIONS_WEBHOOK_PATH";
+pub const LIVE_MESSAGES: &str = "NOTIFICATIONS_LIVE_MESSAGES";
 pub const SLACK_API_URL: &str = "SLACK_API_URL";
 pub const DISCORD_API_URL: &str = "DISCORD_API_URL";
 
@@ -40,8 +41,11 @@ pub struct Config {
     pub routes: RoutesSource,
     /// SSM path under which `<path>/<app>/owner-im` holds an app's owner.
     pub catalog_path: Option<String>,
-    /// DynamoDB table of deliveries and channel schedules; unset: kept in memory, per container.
+    /// DynamoDB table of deliveries, channel schedules and live messages; unset: kept in memory, per
+    /// container.
     pub dedup_table: Option<String>,
+    /// One message per release, alert and auto-shutdown, edited in place (routes can turn it off).
+    pub live: bool,
     pub slack_url: String,
     pub discord_url: String,
 }
@@ -162,6 +166,19 @@ impl Config {
             }
             table => table,
         };
+        let live = match get(LIVE_MESSAGES)
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(invalid(
+                    LIVE_MESSAGES,
+                    format!("`{other}` is not `true` or `false`"),
+                ));
+            }
+        };
         Ok(Self {
             provider,
             tokens,
@@ -169,6 +186,7 @@ impl Config {
             routes,
             catalog_path,
             dedup_table,
+            live,
             slack_url: api_url(SLACK_API_URL, get(SLACK_API_URL), SLACK_API_DEFAULT)?,
             discord_url: api_url(DISCORD_API_URL, get(DISCORD_API_URL), DISCORD_API_DEFAULT)?,
         })

@@ -16,6 +16,8 @@ pub mod deliver;
 pub mod destination;
 pub mod event;
 pub mod ledger;
+pub mod lifecycle;
+mod live;
 pub mod metrics;
 pub mod notification;
 mod notifier;

@@ -7,7 +7,7 @@ use crate::event::{RackEvent, Status};
 use crate::text::humanize;
 
 /// How a notification should look: failures stand out, successes are calm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Tone {
     Failure,
     Warning,
@@ -47,6 +47,8 @@ pub struct Notification {
     pub timestamp: Option<DateTime<Utc>>,
     /// Set when the message goes to the default channel because its own destination failed.
     pub redirected_from: Option<String>,
+    /// A live message's steps so far, one line each (`lifecycle`); empty for a message of its own.
+    pub steps: Vec<String>,
 }
 
 /// Data keys shown by dedicated parts of the message, or internal bookkeeping of the rack.
@@ -115,6 +117,7 @@ impl Notification {
             fields: fields(event),
             timestamp: event.timestamp,
             redirected_from: None,
+            steps: Vec::new(),
         }
     }
 
@@ -235,8 +238,7 @@ fn tone(event: &RackEvent) -> Tone {
     if event.status == Status::Error
         || matches!(
             action,
-            "build:create"
-                | "app:promote:errored"
+            "app:promote:errored"
                 | "alert:firing"
                 | "app:budget:cap"
                 | "app:budget:auto-shutdown:fired"
@@ -279,6 +281,9 @@ fn tone(event: &RackEvent) -> Tone {
 /// The event in words; failures say so, whatever the event type.
 fn headline(event: &RackEvent) -> String {
     let specific = match (&*event.action, &event.status) {
+        // Only part of a live release message: a build that failed stands alone as "Build failed".
+        ("build:create", Status::Success) => Some("Build succeeded"),
+        ("build:create", _) => Some("Build failed"),
         ("release:promote", Status::Start) => Some("Release promotion started"),
         ("release:promote", Status::Success) => Some("Release promoted"),
         ("release:promote", Status::Error) => Some("Release promotion failed"),

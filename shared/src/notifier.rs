@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::catalog::OwnerCatalog;
-use crate::category::{Category, Disposition, disposition};
+use crate::category::{Category, Disposition, SUCCESSFUL_BUILD, disposition};
 use crate::config::{Config, ConfigError};
 use crate::deadline::Deadline;
 use crate::deliver::{
@@ -19,7 +19,9 @@ use crate::deliver::{
 };
 use crate::destination::{Destination, Mention, Provider};
 use crate::event::{EventError, RackEvent};
-use crate::ledger::{AnyLedger, Claims, DynamoLedger, MemoryLedger, Owner};
+use crate::ledger::{AnyLedger, Claims, DynamoLedger, MemoryLedger, Owner, Threads};
+use crate::lifecycle::{Lifecycle, Step};
+use crate::live::{self, Live};
 use crate::metrics::{self, Metric, count};
 use crate::notification::Notification;
 use crate::once::{OnceError, Sent, deliver_once};
@@ -38,6 +40,7 @@ pub struct Notifier<M = ProviderMessenger<Ssm, AnyLedger>, L = AnyLedger, P = Ss
     seed: SeedRoutes,
     routes: RoutesSource,
     catalog: Option<OwnerCatalog>,
+    live: bool,
     messenger: M,
     ledger: Arc<L>,
     parameters: Arc<P>,
@@ -140,7 +143,7 @@ impl Notifier {
     }
 }
 
-impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
+impl<M: Messenger, L: Claims + Threads, P: Parameters> Notifier<M, L, P> {
     pub fn new(
         category: Category,
         config: Config,
@@ -154,6 +157,7 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
             seed: config.seed,
             routes: config.routes,
             catalog: config.catalog_path.map(OwnerCatalog::new),
+            live: config.live,
             messenger,
             ledger,
             parameters,
@@ -184,7 +188,8 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
             delivered: None,
             also: Vec::new(),
         };
-        if let Disposition::Skip(reason) = disposition(&event) {
+        let disposition = disposition(&event);
+        if let Disposition::Skip(reason) = disposition {
             tracing::info!(event_id = %event.id, action = %event.action, reason, "skipped: never posted");
             report.skipped = Some(reason.to_owned());
             return Ok(report);
@@ -210,16 +215,27 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
                 return Ok(report);
             }
         };
+        let lifecycle = Lifecycle::of(&event);
+        let chosen: Vec<Chosen> = chosen
+            .into_iter()
+            .filter(|chosen| {
+                disposition != Disposition::LiveOnly
+                    || (lifecycle.is_some() && self.is_live(chosen))
+            })
+            .collect();
+        if chosen.is_empty() {
+            tracing::info!(event_id = %event.id, action = %event.action, "skipped: only shown in live messages, and they are off here");
+            report.skipped = Some(SUCCESSFUL_BUILD.to_owned());
+            return Ok(report);
+        }
         let note = Notification::from_event(&event);
         let owner = Owner {
             id: request_id.to_owned(),
             lease_until: deadline.wall_clock() + LEASE_SLACK,
         };
-        let outcomes = join_all(
-            chosen
-                .iter()
-                .map(|chosen| self.deliver(&event, &note, chosen, &owner, deadline)),
-        )
+        let outcomes = join_all(chosen.iter().map(|chosen| {
+            self.deliver(&event, lifecycle.as_ref(), &note, chosen, &owner, deadline)
+        }))
         .await;
         let mut delivered = Vec::new();
         let mut failed = None;
@@ -246,11 +262,13 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
     async fn deliver(
         &self,
         event: &RackEvent,
+        lifecycle: Option<&Lifecycle>,
         note: &Notification,
         chosen: &Chosen,
         owner: &Owner,
         deadline: Deadline,
     ) -> Result<Delivered, NotifyError> {
+        let lifecycle = lifecycle.filter(|_| self.is_live(chosen));
         let to = &chosen.destination;
         let fail = |source: OnceError, destination: &Destination| match source {
             OnceError::Records(_) | OnceError::InProgress { .. } => NotifyError::Records {
@@ -263,10 +281,18 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
                 source,
             },
         };
-        let error = match self
-            .once(event, to, note, &chosen.mentions, owner, deadline)
-            .await
-        {
+        let sent = self
+            .once(
+                event,
+                lifecycle,
+                to,
+                note,
+                &chosen.mentions,
+                owner,
+                deadline,
+            )
+            .await;
+        let error = match sent {
             Ok(sent) => return Ok(self.delivered(event, to, &chosen.rule, sent, None)),
             Err(error) if error.is_destination_problem() && *to != self.seed.default => error,
             Err(error) => return Err(fail(error, to)),
@@ -285,17 +311,31 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
         ));
         let default = &self.seed.default;
         let sent = self
-            .once(event, default, &redirected, &[], owner, deadline)
+            .once(event, None, default, &redirected, &[], owner, deadline)
             .await
             .map_err(|error| fail(error, default))?;
         Ok(self.delivered(event, default, "default", sent, Some(to)))
     }
 
-    /// One destination's message, at most once for this event; sent again as plain text if the provider
-    /// refuses it as invalid, so that a rendering bug never loses an event.
+    /// Whether lifecycles are live messages at this destination: on for the stack and the route, and a
+    /// bot destination (a webhook cannot start a thread, and Slack's cannot edit).
+    fn is_live(&self, chosen: &Chosen) -> bool {
+        self.live
+            && chosen.live
+            && !matches!(
+                chosen.destination.place,
+                crate::destination::Place::Webhook(_)
+            )
+    }
+
+    /// One destination's message, at most once for this event: in its lifecycle's live message when it
+    /// has one, else on its own, sent again as plain text if the provider refuses it as invalid, so that
+    /// a rendering bug never loses an event.
+    #[allow(clippy::too_many_arguments)]
     async fn once(
         &self,
         event: &RackEvent,
+        lifecycle: Option<&Lifecycle>,
         to: &Destination,
         note: &Notification,
         mentions: &[Mention],
@@ -310,6 +350,17 @@ impl<M: Messenger, L: Claims, P: Parameters> Notifier<M, L, P> {
             form: Form::Full,
         };
         deliver_once(&*self.ledger, key.as_deref(), owner, deadline, |deadline| async move {
+            if let (Some(lifecycle), Some(key)) = (lifecycle, message.key) {
+                let step = Step::of(lifecycle.kind, event, key, note);
+                let live = Live {
+                    lifecycle,
+                    note,
+                    to,
+                    mentions,
+                    key,
+                };
+                return live::deliver(&self.messenger, &*self.ledger, live, step, owner, deadline).await;
+            }
             match self.messenger.post(to, &message, deadline).await {
                 Err(error) if error.refusal() == Some(Refusal::Invalid) => {
                     tracing::error!(event_id = %event.id, destination = %to, %error, "message refused as invalid; sending it as plain text");

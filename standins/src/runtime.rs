@@ -89,7 +89,6 @@ impl RuntimeApi {
             init_error: watch::channel(None).0,
             polled: AtomicBool::new(false),
             first_poll: OnceLock::new(),
-            next_id: AtomicU64::new(1),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -127,8 +126,11 @@ impl RuntimeApi {
     /// Queues `event` for the next `/next` poll and waits for the function's answer, at most `timeout`,
     /// which is also the deadline the function is told.
     pub async fn invoke(&self, event: Value, timeout: Duration) -> Invocation {
-        let n = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let id = format!("00000000-0000-4000-8000-{n:012x}");
+        // Unique across every stand-in of the process, as Lambda's request ids are unique: functions use
+        // them as the owner of their claims and locks.
+        static INVOCATIONS: AtomicU64 = AtomicU64::new(1);
+        let n = INVOCATIONS.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{:08x}-0000-4000-8000-{n:012x}", std::process::id());
         let (done, result) = oneshot::channel();
         self.shared.waiting.lock().unwrap().insert(id.clone(), done);
         let deadline_ms = epoch_ms() + timeout.as_millis() as u64;
@@ -191,7 +193,6 @@ pub(crate) struct Shared {
     init_error: watch::Sender<Option<ErrorBody>>,
     polled: AtomicBool,
     first_poll: OnceLock<Instant>,
-    next_id: AtomicU64,
 }
 
 impl Shared {

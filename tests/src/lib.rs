@@ -55,10 +55,12 @@ pub async fn discord() -> DiscordStandIn {
         .await
 }
 
-/// The routing of the README's example: owners for `web` and `billing`, a channel per rack.
+/// The routing of the README's example: owners for `web` and `billing`, a channel per rack. Every event
+/// a message of its own: the live messages' tests turn them on (`LIVE`).
 pub fn slack_env(slack: &SlackStandIn) -> Vec<(String, String)> {
     env(&[
         ("NOTIFICATIONS_PROVIDER", "slack"),
+        ("NOTIFICATIONS_LIVE_MESSAGES", "false"),
         ("NOTIFICATIONS_DEFAULT_CHANNEL", "#general"),
         (
             "NOTIFICATIONS_CHANNEL_MAPPING",
@@ -75,6 +77,7 @@ pub fn slack_env(slack: &SlackStandIn) -> Vec<(String, String)> {
 pub fn discord_env(discord: &DiscordStandIn) -> Vec<(String, String)> {
     env(&[
         ("NOTIFICATIONS_PROVIDER", "discord"),
+        ("NOTIFICATIONS_LIVE_MESSAGES", "false"),
         ("NOTIFICATIONS_DEFAULT_CHANNEL", D_GENERAL),
         (
             "NOTIFICATIONS_CHANNEL_MAPPING",
@@ -87,6 +90,9 @@ pub fn discord_env(discord: &DiscordStandIn) -> Vec<(String, String)> {
         ("DISCORD_API_URL", &discord.uri()),
     ])
 }
+
+/// Turns live messages on.
+pub const LIVE: (&str, &str) = ("NOTIFICATIONS_LIVE_MESSAGES", "true");
 
 pub fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs

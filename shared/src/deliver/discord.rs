@@ -10,18 +10,19 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Client, RequestBuilder, Response, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::json;
 
 use super::http::{json_body, retry_after_header, seconds};
 use super::retry::{attempt_timeout, with_retries};
-use super::{DeliveryError, Message, Pace, Refusal, with_credential};
+use super::{DeliveryError, Lane, Message, Pace, Refusal, with_credential};
 use crate::cache::{TtlCache, capacity};
 use crate::deadline::Deadline;
 use crate::destination::{Destination, Place, Provider, Receipt};
 use crate::ledger::Lanes;
+use crate::lifecycle::Root;
 use crate::params::Parameters;
-use crate::render::discord::{NONCE_MAX, render};
+use crate::render::discord::{DiscordMessage, MessageReference, NONCE_MAX, render};
 use crate::secret::{Secret, Secrets};
 
 const PROVIDER: Provider = Provider::Discord;
@@ -36,6 +37,12 @@ const DESTINATION_CODES: &[u32] = &[10003, 10013, 50001, 50007, 50013];
 const WEBHOOK_CODES: &[u32] = &[10015, 50027];
 /// Invalid Form Body: the message broke a rule.
 const INVALID_FORM_BODY: u32 = 50035;
+/// Unknown Message: the message to edit or reply to was deleted.
+const UNKNOWN_MESSAGE: u32 = 10008;
+/// A thread has already been created for this message.
+const THREAD_EXISTS: u32 = 160004;
+/// Discord's limit for a thread's name.
+const THREAD_NAME_MAX: usize = 100;
 
 #[derive(Debug)]
 pub struct DiscordMessenger<P, L> {
@@ -95,29 +102,18 @@ impl<P: Parameters, L: Lanes> DiscordMessenger<P, L> {
         message: &Message<'_>,
         deadline: Deadline,
     ) -> Result<Receipt, DeliveryError> {
-        let mut rendered = render(message.note, message.mentions, message.form);
-        // Discord answers a nonce it saw from this bot within the last few minutes with the message it
-        // already made: a retried request whose first answer was lost, or a retried invocation, never
-        // posts twice.
-        rendered.nonce = message.key.map(nonce);
-        rendered.enforce_nonce = rendered.nonce.as_ref().map(|_| true);
-        let body = json_body(PROVIDER, &rendered)?;
+        let body = json_body(PROVIDER, &self.rendered(message))?;
         let lane = to.key();
         if let Place::Webhook(parameter) = &to.place {
             let secret = self.webhooks.get(parameter);
             return with_credential(PROVIDER, &secret, &*self.parameters, deadline, |url| {
-                self.webhook(url, &body, &lane, deadline)
+                self.webhook(url, &body, Lane::channel(&lane), deadline)
             })
             .await;
         }
-        let token = self.token.as_ref().ok_or(DeliveryError::Unconfigured {
-            provider: PROVIDER,
-            what: "a Discord bot token",
-        })?;
-        with_credential(PROVIDER, token, &*self.parameters, deadline, |token| {
+        self.with_token(deadline, |auth| {
             let (body, lane) = (&body, &lane);
             async move {
-                let auth = authorization(&token)?;
                 let channel = match &to.place {
                     Place::User(user) | Place::Email(user) => {
                         self.dm_channel(&auth, user, deadline).await?
@@ -125,18 +121,186 @@ impl<P: Parameters, L: Lanes> DiscordMessenger<P, L> {
                     Place::Channel(channel) | Place::Webhook(channel) => channel.clone(),
                 };
                 let url = format!("{}/channels/{channel}/messages", self.base);
-                let created: Created = self
-                    .call(deadline, Some(lane), |http| {
-                        post_json(http, &url, body).header(AUTHORIZATION, auth.clone())
-                    })
-                    .await?;
-                Ok(Receipt {
-                    channel: created.channel_id.unwrap_or(channel),
-                    message_id: created.id,
-                })
+                self.create(&auth, &url, body, Lane::channel(lane), deadline)
+                    .await
             }
         })
         .await
+    }
+
+    /// Edits the root in place; it shares the channel's bucket with new messages.
+    pub async fn edit(
+        &self,
+        to: &Destination,
+        root: &Root,
+        message: &Message<'_>,
+        deadline: Deadline,
+    ) -> Result<(), DeliveryError> {
+        let mut rendered = self.rendered(message);
+        (rendered.nonce, rendered.enforce_nonce) = (None, None);
+        let body = json_body(PROVIDER, &rendered)?;
+        let url = format!(
+            "{}/channels/{}/messages/{}",
+            self.base, root.channel, root.message_id
+        );
+        let lane = to.key();
+        self.with_token(deadline, |auth| {
+            let (body, url, lane) = (&body, &url, &lane);
+            async move {
+                self.call::<IgnoredAny>(deadline, Some(Lane::channel(lane)), |http| {
+                    http.patch(url)
+                        .header(CONTENT_TYPE, "application/json")
+                        .header(AUTHORIZATION, auth.clone())
+                        .body(body.clone())
+                })
+                .await
+                .map(drop)
+            }
+        })
+        .await
+    }
+
+    /// Starts a thread on the root; a root that has one already is its own thread's id.
+    pub async fn open_thread(
+        &self,
+        root: &Root,
+        name: &str,
+        deadline: Deadline,
+    ) -> Result<String, DeliveryError> {
+        let url = format!(
+            "{}/channels/{}/messages/{}/threads",
+            self.base, root.channel, root.message_id
+        );
+        let name: String = name.chars().take(THREAD_NAME_MAX).collect();
+        let body = json_body(
+            PROVIDER,
+            &json!({"name": name, "auto_archive_duration": 10080}),
+        )?;
+        let opened = self
+            .with_token(deadline, |auth| {
+                let (body, url) = (&body, &url);
+                async move {
+                    self.call::<Channel>(deadline, None, |http| {
+                        post_json(http, url, body).header(AUTHORIZATION, auth.clone())
+                    })
+                    .await
+                }
+            })
+            .await;
+        match opened {
+            Ok(thread) => Ok(thread.id),
+            Err(error) if error.code().contains(&format!("code {THREAD_EXISTS}:")) => {
+                Ok(root.message_id.clone())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// A reply in the root's thread (or, without one, in the channel, linked to the root); with
+    /// `broadcast`, also a reply in the channel that links to the root.
+    pub async fn reply(
+        &self,
+        to: &Destination,
+        root: &Root,
+        message: &Message<'_>,
+        broadcast: bool,
+        deadline: Deadline,
+    ) -> Result<Receipt, DeliveryError> {
+        let in_channel = |suffix: &str| {
+            let mut rendered = self.rendered(message);
+            rendered.nonce = message.key.map(|key| nonce(&format!("{key}#{suffix}")));
+            rendered.message_reference = Some(MessageReference {
+                message_id: root.message_id.clone(),
+                fail_if_not_exists: false,
+            });
+            rendered
+        };
+        let (lane, thread_lane) = (
+            to.key(),
+            format!(
+                "{}:thread {}",
+                PROVIDER.key(),
+                root.thread.as_deref().unwrap_or_default()
+            ),
+        );
+        let (channel, body, reply_lane) = match &root.thread {
+            Some(thread) => (
+                thread.clone(),
+                json_body(PROVIDER, &self.rendered(message))?,
+                Lane::channel(&thread_lane),
+            ),
+            None => (
+                root.channel.clone(),
+                json_body(PROVIDER, &in_channel("reply"))?,
+                Lane::channel(&lane),
+            ),
+        };
+        let broadcast = (broadcast && root.thread.is_some())
+            .then(|| json_body(PROVIDER, &in_channel("broadcast")))
+            .transpose()?;
+        self.with_token(deadline, |auth| {
+            let (body, broadcast, channel) = (&body, &broadcast, &channel);
+            let lane = &lane;
+            async move {
+                let url = format!("{}/channels/{channel}/messages", self.base);
+                let replied = self.create(&auth, &url, body, reply_lane, deadline).await?;
+                if let Some(broadcast) = broadcast {
+                    let url = format!("{}/channels/{}/messages", self.base, root.channel);
+                    self.create(&auth, &url, broadcast, Lane::channel(lane), deadline)
+                        .await?;
+                }
+                Ok(replied)
+            }
+        })
+        .await
+    }
+
+    /// The message as Discord takes it, with a nonce made of the delivery's key: Discord answers a nonce
+    /// it saw from this bot within the last few minutes with the message it already made, so a retried
+    /// request whose first answer was lost, or a retried invocation, never posts twice.
+    fn rendered(&self, message: &Message<'_>) -> DiscordMessage {
+        let mut rendered = render(message.note, message.mentions, message.form);
+        rendered.nonce = message.key.map(nonce);
+        rendered.enforce_nonce = rendered.nonce.as_ref().map(|_| true);
+        rendered
+    }
+
+    /// Runs `send` with the bot token's `Authorization` header, reading the token again if Discord
+    /// refuses it (rotated).
+    async fn with_token<T, F, Fut>(&self, deadline: Deadline, send: F) -> Result<T, DeliveryError>
+    where
+        F: Fn(HeaderValue) -> Fut,
+        Fut: Future<Output = Result<T, DeliveryError>>,
+    {
+        let token = self.token.as_ref().ok_or(DeliveryError::Unconfigured {
+            provider: PROVIDER,
+            what: "a Discord bot token",
+        })?;
+        with_credential(PROVIDER, token, &*self.parameters, deadline, |token| {
+            let send = &send;
+            async move { send(authorization(&token)?).await }
+        })
+        .await
+    }
+
+    /// Creates a message at `url`; its id is the receipt's.
+    async fn create(
+        &self,
+        auth: &HeaderValue,
+        url: &str,
+        body: &Bytes,
+        lane: Lane<'_>,
+        deadline: Deadline,
+    ) -> Result<Receipt, DeliveryError> {
+        let created: Created = self
+            .call(deadline, Some(lane), |http| {
+                post_json(http, url, body).header(AUTHORIZATION, auth.clone())
+            })
+            .await?;
+        Ok(Receipt {
+            channel: created.channel_id.unwrap_or_default(),
+            message_id: created.id,
+        })
     }
 
     async fn dm_channel(
@@ -164,7 +328,7 @@ impl<P: Parameters, L: Lanes> DiscordMessenger<P, L> {
         &self,
         url: SecretString,
         body: &Bytes,
-        lane: &str,
+        lane: Lane<'_>,
         deadline: Deadline,
     ) -> Result<Receipt, DeliveryError> {
         let mut url = Url::parse(url.expose_secret()).map_err(|_| DeliveryError::Api {
@@ -187,7 +351,7 @@ impl<P: Parameters, L: Lanes> DiscordMessenger<P, L> {
     async fn call<T: DeserializeOwned>(
         &self,
         deadline: Deadline,
-        lane: Option<&str>,
+        lane: Option<Lane<'_>>,
         request: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<T, DeliveryError> {
         with_retries(PROVIDER, deadline, || async {
@@ -207,7 +371,7 @@ impl<P: Parameters, L: Lanes> DiscordMessenger<P, L> {
             }
             let error = refusal(response).await;
             if let (Some(lane), DeliveryError::RateLimited { retry_after, .. }) = (lane, &error) {
-                self.pace.limited(lane, *retry_after, deadline).await;
+                self.pace.limited(lane.name, *retry_after, deadline).await;
             }
             Err(error)
         })
@@ -264,6 +428,8 @@ async fn refusal(response: Response) -> DeliveryError {
                 Refusal::Destination
             } else if WEBHOOK_CODES.contains(&body.code) {
                 Refusal::Credential
+            } else if body.code == UNKNOWN_MESSAGE {
+                Refusal::Gone
             } else if body.code == INVALID_FORM_BODY {
                 Refusal::Invalid
             } else {

@@ -17,11 +17,13 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 pub use http::{HttpClientError, USER_AGENT};
-pub use pace::Pace;
+pub use pace::{Lane, Pace};
 pub use provider::{ProviderMessenger, Transports};
 
 use crate::deadline::Deadline;
 use crate::destination::{Destination, Mention, Provider, Receipt};
+use crate::ledger::LedgerError;
+use crate::lifecycle::Root;
 use crate::notification::Notification;
 use crate::params::{ParameterError, Parameters};
 use crate::render::Form;
@@ -38,12 +40,42 @@ pub struct Message<'a> {
     pub form: Form,
 }
 
-/// Posts one message to one destination, retrying what may pass, until `deadline`.
+/// Posts to one destination, retrying what may pass, until `deadline`; edits and replies under a live
+/// message's root (destinations that [`can_edit`](Destination::can_edit)).
 pub trait Messenger: Sync {
     fn post(
         &self,
         to: &Destination,
         message: &Message<'_>,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Receipt, DeliveryError>> + Send;
+
+    /// Replaces the root's content; `Refusal::Gone` when the root was deleted.
+    fn edit(
+        &self,
+        to: &Destination,
+        root: &Root,
+        message: &Message<'_>,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+
+    /// Starts the root's thread where replies need one first (Discord), returning its id.
+    fn open_thread(
+        &self,
+        to: &Destination,
+        root: &Root,
+        name: &str,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Option<String>, DeliveryError>> + Send;
+
+    /// Posts `message` under the root; with `broadcast`, also where the channel shows it (Slack's
+    /// `reply_broadcast`, a Discord reply in the channel that links to the root).
+    fn reply(
+        &self,
+        to: &Destination,
+        root: &Root,
+        message: &Message<'_>,
+        broadcast: bool,
         deadline: Deadline,
     ) -> impl Future<Output = Result<Receipt, DeliveryError>> + Send;
 }
@@ -61,6 +93,8 @@ pub enum Refusal {
     Permanent,
     /// The provider asks to try again.
     Transient,
+    /// The message to edit or reply to was deleted.
+    Gone,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +146,9 @@ pub enum DeliveryError {
         #[source]
         source: serde_json::Error,
     },
+    /// A live message's state could not be read or written (or another invocation held it too long).
+    #[error("live message state: {source}")]
+    Thread { source: LedgerError },
     /// A clear failure after an attempt whose outcome was not: that one may have posted.
     #[error("{last} (an earlier attempt may have posted)")]
     AfterUnclear { last: Box<DeliveryError> },
@@ -121,7 +158,10 @@ impl DeliveryError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api { refusal, .. } => *refusal == Refusal::Transient,
-            Self::RateLimited { .. } | Self::Transport { .. } | Self::Credential { .. } => true,
+            Self::RateLimited { .. }
+            | Self::Transport { .. }
+            | Self::Credential { .. }
+            | Self::Thread { .. } => true,
             Self::Http { status, .. } => *status >= 500,
             Self::AfterUnclear { last } => last.is_retryable(),
             Self::Deadline { .. }

@@ -14,6 +14,25 @@ use crate::metrics::{Metric, count};
 /// Slack allows about one message per second per channel and Discord five per five seconds; a little
 /// more than a second apart keeps both with room for the time a post takes on the way.
 pub const SPACING: Duration = Duration::from_millis(1_050);
+/// Slack's `chat.update` is Tier 3, about 50 a minute for the workspace.
+pub const UPDATE_SPACING: Duration = Duration::from_millis(1_250);
+
+/// A schedule to keep: the lane's name and how far apart its posts go.
+#[derive(Debug, Clone, Copy)]
+pub struct Lane<'a> {
+    pub name: &'a str,
+    pub spacing: Duration,
+}
+
+impl<'a> Lane<'a> {
+    /// A channel's lane: one post a `SPACING`.
+    pub fn channel(name: &'a str) -> Self {
+        Self {
+            name,
+            spacing: SPACING,
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct Pace<L> {
@@ -38,11 +57,16 @@ impl<L: Lanes> Pace<L> {
     pub(crate) async fn wait(
         &self,
         provider: Provider,
-        lane: &str,
+        lane: Lane<'_>,
         deadline: Deadline,
     ) -> Result<(), DeliveryError> {
         let latest = SystemTime::now() + deadline.left().saturating_sub(ATTEMPT_MIN);
-        match self.lanes.reserve(lane, SPACING, latest, deadline).await {
+        let lane_name = lane.name;
+        match self
+            .lanes
+            .reserve(lane_name, lane.spacing, latest, deadline)
+            .await
+        {
             Ok(Some(slot)) => {
                 if let Ok(wait) = slot.duration_since(SystemTime::now()) {
                     tokio::time::sleep(wait).await;
@@ -54,7 +78,7 @@ impl<L: Lanes> Pace<L> {
                 retry_after: deadline.left(),
             }),
             Err(error) => {
-                tracing::warn!(lane, %error, "channel schedule unavailable; posting unpaced");
+                tracing::warn!(lane = lane_name, %error, "channel schedule unavailable; posting unpaced");
                 Ok(())
             }
         }

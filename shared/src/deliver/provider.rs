@@ -9,6 +9,7 @@ use super::{DeliveryError, HttpClientError, Message, Messenger, Pace};
 use crate::deadline::Deadline;
 use crate::destination::{Destination, Provider, Receipt};
 use crate::ledger::Lanes;
+use crate::lifecycle::Root;
 use crate::params::Parameters;
 use crate::secret::{Secret, Secrets};
 
@@ -67,6 +68,59 @@ impl<P: Parameters, L: Lanes> Messenger for ProviderMessenger<P, L> {
         match to.provider {
             Provider::Slack => self.slack.post(to, message, deadline).await,
             Provider::Discord => self.discord.post(to, message, deadline).await,
+        }
+    }
+
+    async fn edit(
+        &self,
+        to: &Destination,
+        root: &Root,
+        message: &Message<'_>,
+        deadline: Deadline,
+    ) -> Result<(), DeliveryError> {
+        match to.provider {
+            Provider::Slack => self.slack.edit(root, message, deadline).await,
+            Provider::Discord => self.discord.edit(to, root, message, deadline).await,
+        }
+    }
+
+    async fn open_thread(
+        &self,
+        to: &Destination,
+        root: &Root,
+        name: &str,
+        deadline: Deadline,
+    ) -> Result<Option<String>, DeliveryError> {
+        match to.provider {
+            // A Slack thread is any message's `ts`: nothing to open.
+            Provider::Slack => Ok(None),
+            Provider::Discord => self
+                .discord
+                .open_thread(root, name, deadline)
+                .await
+                .map(Some),
+        }
+    }
+
+    async fn reply(
+        &self,
+        to: &Destination,
+        root: &Root,
+        message: &Message<'_>,
+        broadcast: bool,
+        deadline: Deadline,
+    ) -> Result<Receipt, DeliveryError> {
+        match to.provider {
+            Provider::Slack => {
+                self.slack
+                    .reply(to, root, message, broadcast, deadline)
+                    .await
+            }
+            Provider::Discord => {
+                self.discord
+                    .reply(to, root, message, broadcast, deadline)
+                    .await
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use super::{DeliveryError, Message, Messenger, Refusal};
 use crate::deadline::Deadline;
 use crate::destination::{Destination, Mention, Receipt};
+use crate::lifecycle::Root;
 use crate::notification::Notification;
 use crate::render::Form;
 
@@ -16,15 +17,55 @@ pub struct RecordingMessenger {
     pub posted: Mutex<Vec<Recorded>>,
     /// Destinations answered with this refusal instead of being recorded.
     pub refuse: Vec<(Destination, Refusal)>,
+    /// Refuses every full rendering as invalid, as a provider refuses a message it cannot read.
+    pub refuse_full: bool,
 }
 
 impl Messenger for RecordingMessenger {
+    async fn edit(
+        &self,
+        to: &Destination,
+        _: &Root,
+        message: &Message<'_>,
+        deadline: Deadline,
+    ) -> Result<(), DeliveryError> {
+        self.post(to, message, deadline).await.map(drop)
+    }
+
+    async fn open_thread(
+        &self,
+        _: &Destination,
+        root: &Root,
+        _: &str,
+        _: Deadline,
+    ) -> Result<Option<String>, DeliveryError> {
+        Ok(Some(root.message_id.clone()))
+    }
+
+    async fn reply(
+        &self,
+        to: &Destination,
+        _: &Root,
+        message: &Message<'_>,
+        _: bool,
+        deadline: Deadline,
+    ) -> Result<Receipt, DeliveryError> {
+        self.post(to, message, deadline).await
+    }
+
     async fn post(
         &self,
         to: &Destination,
         message: &Message<'_>,
         _: Deadline,
     ) -> Result<Receipt, DeliveryError> {
+        if self.refuse_full && message.form == Form::Full {
+            return Err(DeliveryError::Api {
+                provider: to.provider,
+                code: "invalid_blocks".into(),
+                refusal: Refusal::Invalid,
+            });
+        }
         if let Some((_, refusal)) = self.refuse.iter().find(|(d, _)| d == to) {
             return Err(DeliveryError::Api {
                 provider: to.provider,

@@ -12,14 +12,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::http::{endpoint, json_body, retry_after_header};
+use super::pace::UPDATE_SPACING;
 use super::retry::{attempt_timeout, with_retries};
-use super::{DeliveryError, HttpClientError, Message, Pace, Refusal, with_credential};
+use super::{DeliveryError, HttpClientError, Lane, Message, Pace, Refusal, with_credential};
 use crate::cache::{TtlCache, capacity};
 use crate::deadline::Deadline;
 use crate::destination::{Destination, Place, Provider, Receipt};
 use crate::ledger::Lanes;
+use crate::lifecycle::Root;
 use crate::params::Parameters;
-use crate::render::slack::render;
+use crate::render::slack::{SlackMessage, render};
 use crate::secret::{Secret, Secrets};
 
 const PROVIDER: Provider = Provider::Slack;
@@ -49,6 +51,8 @@ const CREDENTIAL_ERRORS: &[&str] = &[
     "no_service",
     "invalid_token",
 ];
+/// The message to edit or reply to is gone.
+const GONE_ERRORS: &[&str] = &["message_not_found", "thread_not_found"];
 /// The message was refused as malformed.
 const INVALID_ERRORS: &[&str] = &[
     "invalid_blocks",
@@ -69,6 +73,7 @@ const TRANSIENT_ERRORS: &[&str] = &[
 pub struct SlackMessenger<P, L> {
     http: Client,
     post_message: Url,
+    update: Url,
     lookup_by_email: Url,
     token: Option<Secret>,
     webhooks: Arc<Secrets>,
@@ -89,6 +94,7 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
         Ok(Self {
             http,
             post_message: endpoint(base, "chat.postMessage")?,
+            update: endpoint(base, "chat.update")?,
             lookup_by_email: endpoint(base, "users.lookupByEmail")?,
             token,
             webhooks,
@@ -111,7 +117,7 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
             )?;
             let (secret, lane) = (self.webhooks.get(parameter), to.key());
             return with_credential(PROVIDER, &secret, &*self.parameters, deadline, |url| {
-                self.webhook(url, &body, &lane, deadline)
+                self.webhook(url, &body, Lane::channel(&lane), deadline)
             })
             .await
             .map(|()| Receipt {
@@ -119,41 +125,145 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
                 message_id: String::new(),
             });
         }
-        let token = self.token.as_ref().ok_or(DeliveryError::Unconfigured {
-            provider: PROVIDER,
-            what: "a Slack bot token",
-        })?;
+        let lane = to.key();
         with_credential(
             PROVIDER,
-            token,
+            self.token()?,
             &*self.parameters,
             deadline,
-            |token| async move {
-                // A user id as `channel` posts to the app's DM with that user.
-                let channel = match &to.place {
-                    Place::Email(email) => self.user_id(&token, email, deadline).await?,
-                    Place::Channel(channel) | Place::User(channel) | Place::Webhook(channel) => {
-                        channel.clone()
-                    }
-                };
-                let rendered = render(message.note, Some(&channel), message.mentions, message.form);
-                let body = json_body(PROVIDER, &rendered)?;
-                let answer = self
-                    .call(&token, deadline, Some(&to.key()), |http| {
-                        http.post(self.post_message.clone())
-                            // Slack asks for the charset on JSON bodies.
-                            .header(CONTENT_TYPE, "application/json; charset=utf-8")
-                            .body(body.clone())
-                    })
-                    .await?;
-                // `ok: true` is a post even when the answer says nothing more.
-                Ok(Receipt {
-                    channel: text(&answer, "/channel").unwrap_or(channel),
-                    message_id: text(&answer, "/ts").unwrap_or_default(),
-                })
+            |token| {
+                let lane = &lane;
+                async move {
+                    // A user id as `channel` posts to the app's DM with that user.
+                    let channel = match &to.place {
+                        Place::Email(email) => self.user_id(&token, email, deadline).await?,
+                        Place::Channel(channel)
+                        | Place::User(channel)
+                        | Place::Webhook(channel) => channel.clone(),
+                    };
+                    let rendered =
+                        render(message.note, Some(&channel), message.mentions, message.form);
+                    self.send(
+                        &token,
+                        &self.post_message,
+                        &rendered,
+                        Lane::channel(lane),
+                        deadline,
+                    )
+                    .await
+                }
             },
         )
         .await
+    }
+
+    /// `chat.update` of the root, paced by Slack's limit for the method, which is the workspace's.
+    pub async fn edit(
+        &self,
+        root: &Root,
+        message: &Message<'_>,
+        deadline: Deadline,
+    ) -> Result<(), DeliveryError> {
+        let mut rendered = render(
+            message.note,
+            Some(&root.channel),
+            message.mentions,
+            message.form,
+        );
+        rendered.ts = Some(root.message_id.clone());
+        let lane = Lane {
+            name: "slack:chat.update",
+            spacing: UPDATE_SPACING,
+        };
+        with_credential(
+            PROVIDER,
+            self.token()?,
+            &*self.parameters,
+            deadline,
+            |token| {
+                let rendered = &rendered;
+                async move {
+                    self.send(&token, &self.update, rendered, lane, deadline)
+                        .await
+                        .map(drop)
+                }
+            },
+        )
+        .await
+    }
+
+    /// A reply in the root's thread, in the channel's lane.
+    pub async fn reply(
+        &self,
+        to: &Destination,
+        root: &Root,
+        message: &Message<'_>,
+        broadcast: bool,
+        deadline: Deadline,
+    ) -> Result<Receipt, DeliveryError> {
+        let mut rendered = render(
+            message.note,
+            Some(&root.channel),
+            message.mentions,
+            message.form,
+        );
+        rendered.thread_ts = Some(root.message_id.clone());
+        rendered.reply_broadcast = broadcast;
+        let lane = to.key();
+        with_credential(
+            PROVIDER,
+            self.token()?,
+            &*self.parameters,
+            deadline,
+            |token| {
+                let (rendered, lane) = (&rendered, &lane);
+                async move {
+                    self.send(
+                        &token,
+                        &self.post_message,
+                        rendered,
+                        Lane::channel(lane),
+                        deadline,
+                    )
+                    .await
+                }
+            },
+        )
+        .await
+    }
+
+    fn token(&self) -> Result<&Secret, DeliveryError> {
+        self.token.as_ref().ok_or(DeliveryError::Unconfigured {
+            provider: PROVIDER,
+            what: "a Slack bot token",
+        })
+    }
+
+    /// Sends a rendered message to `method`; the answer's channel and `ts` are the receipt.
+    async fn send(
+        &self,
+        token: &SecretString,
+        method: &Url,
+        rendered: &SlackMessage,
+        lane: Lane<'_>,
+        deadline: Deadline,
+    ) -> Result<Receipt, DeliveryError> {
+        let body = json_body(PROVIDER, rendered)?;
+        let answer = self
+            .call(token, deadline, Some(lane), |http| {
+                http.post(method.clone())
+                    // Slack asks for the charset on JSON bodies.
+                    .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                    .body(body.clone())
+            })
+            .await?;
+        // `ok: true` is a post even when the answer says nothing more.
+        Ok(Receipt {
+            channel: text(&answer, "/channel")
+                .or_else(|| rendered.channel.clone())
+                .unwrap_or_default(),
+            message_id: text(&answer, "/ts").unwrap_or_default(),
+        })
     }
 
     async fn user_id(
@@ -182,7 +292,7 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
         &self,
         token: &SecretString,
         deadline: Deadline,
-        lane: Option<&str>,
+        lane: Option<Lane<'_>>,
         request: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<Value, DeliveryError> {
         with_retries(PROVIDER, deadline, || async {
@@ -228,7 +338,7 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
         &self,
         url: SecretString,
         body: &Bytes,
-        lane: &str,
+        lane: Lane<'_>,
         deadline: Deadline,
     ) -> Result<(), DeliveryError> {
         let url = Url::parse(url.expose_secret())
@@ -273,13 +383,13 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
 
     async fn rate_limited(
         &self,
-        lane: Option<&str>,
+        lane: Option<Lane<'_>>,
         headers: &reqwest::header::HeaderMap,
         deadline: Deadline,
     ) -> DeliveryError {
         let retry_after = retry_after_header(headers).unwrap_or(Duration::from_secs(1));
         if let Some(lane) = lane {
-            self.pace.limited(lane, retry_after, deadline).await;
+            self.pace.limited(lane.name, retry_after, deadline).await;
         }
         DeliveryError::RateLimited {
             provider: PROVIDER,
@@ -299,6 +409,8 @@ fn api_error(code: String) -> DeliveryError {
         Refusal::Destination
     } else if is(CREDENTIAL_ERRORS) {
         Refusal::Credential
+    } else if is(GONE_ERRORS) {
+        Refusal::Gone
     } else if is(INVALID_ERRORS) {
         Refusal::Invalid
     } else if is(TRANSIENT_ERRORS) || code.starts_with("unreadable_answer") {

@@ -14,7 +14,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    Claim, Claims, KEEP, Lanes, LedgerError, Outcome, Owner, epoch_millis, from_epoch_millis,
+    Claim, Claims, KEEP, Lanes, LedgerError, Lock, Outcome, Owner, Threads, epoch_millis,
+    from_epoch_millis,
 };
 use crate::aws::{Aws, LazyClient};
 use crate::deadline::Deadline;
@@ -323,6 +324,110 @@ impl Lanes for DynamoLedger {
             .expression_attribute_values(":expires", n(expires(LANE_KEEP)))
             .send();
         // A later hold already stands: it wins.
+        self.conditional(deadline, request, |e| {
+            e.is_conditional_check_failed_exception().then_some(None)
+        })
+        .await
+        .map(drop)
+    }
+}
+
+/// A thread's lock is free, lapsed, or already ours (a retry of the same invocation).
+const LOCKABLE: &str = "attribute_not_exists(#holder) OR #until < :now OR #holder = :me";
+
+impl Threads for DynamoLedger {
+    async fn lock(
+        &self,
+        key: &str,
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> Result<Lock, LedgerError> {
+        let now = SystemTime::now();
+        let request = self
+            .client
+            .get()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression("SET #holder = :me, #until = :until, expires_at = :expires")
+            .condition_expression(LOCKABLE)
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_names("#until", "held_until")
+            .expression_attribute_values(":me", s(&owner.id))
+            .expression_attribute_values(":until", n(epoch_millis(owner.lease_until)))
+            .expression_attribute_values(":now", n(epoch_millis(now)))
+            .expression_attribute_values(":expires", n(expires(KEEP)))
+            .return_values(ReturnValue::AllNew)
+            .send();
+        let answer = self
+            .conditional(deadline, request, |e| {
+                e.is_conditional_check_failed_exception().then_some(None)
+            })
+            .await?;
+        Ok(match answer {
+            Ok(output) => Lock::Taken {
+                state: output
+                    .attributes()
+                    .and_then(|item| item.get("lifecycle"))
+                    .and_then(|value| value.as_s().ok())
+                    .cloned(),
+            },
+            Err(_) => Lock::Held,
+        })
+    }
+
+    async fn save(
+        &self,
+        key: &str,
+        owner: &Owner,
+        state: &str,
+        deadline: Deadline,
+    ) -> Result<(), LedgerError> {
+        let request = self
+            .client
+            .get()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression("SET lifecycle = :state REMOVE #holder, #until")
+            .condition_expression("#holder = :me")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_names("#until", "held_until")
+            .expression_attribute_values(":me", s(&owner.id))
+            .expression_attribute_values(":state", s(state))
+            .send();
+        let answer = self
+            .conditional(deadline, request, |e| {
+                e.is_conditional_check_failed_exception().then_some(None)
+            })
+            .await?;
+        answer.map(drop).map_err(|_| LedgerError::Lost {
+            key: key.to_owned(),
+        })
+    }
+
+    async fn unlock(
+        &self,
+        key: &str,
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> Result<(), LedgerError> {
+        let request = self
+            .client
+            .get()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression("REMOVE #holder, #until")
+            .condition_expression("#holder = :me")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_names("#until", "held_until")
+            .expression_attribute_values(":me", s(&owner.id))
+            .send();
+        // Not ours any more: nothing to give up.
         self.conditional(deadline, request, |e| {
             e.is_conditional_check_failed_exception().then_some(None)
         })

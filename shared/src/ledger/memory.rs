@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use super::{Claim, Claims, Lanes, LedgerError, Outcome, Owner};
+use super::{Claim, Claims, Lanes, LedgerError, Lock, Outcome, Owner, Threads};
 use crate::deadline::Deadline;
 use crate::destination::Receipt;
 
@@ -17,6 +17,13 @@ pub struct MemoryLedger {
 struct State {
     claims: HashMap<String, Item>,
     lanes: HashMap<String, SystemTime>,
+    threads: HashMap<String, Thread>,
+}
+
+#[derive(Debug, Default)]
+struct Thread {
+    holder: Option<Owner>,
+    state: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -27,13 +34,13 @@ enum Item {
 }
 
 impl MemoryLedger {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn guard(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The claim's state, for tests: `pending`, `delivered` or `refused`.
     pub fn state_of(&self, key: &str) -> Option<&'static str> {
-        self.lock().claims.get(key).map(|item| match item {
+        self.guard().claims.get(key).map(|item| match item {
             Item::Pending { .. } => "pending",
             Item::Delivered(_) => "delivered",
             Item::Refused(_) => "refused",
@@ -50,7 +57,7 @@ impl MemoryLedger {
 
 impl Claims for MemoryLedger {
     async fn claim(&self, key: &str, owner: &Owner, _: Deadline) -> Result<Claim, LedgerError> {
-        let mut state = self.lock();
+        let mut state = self.guard();
         let claim = match state.claims.get(key) {
             None => Claim::Claimed,
             Some(Item::Pending { owner: held }) if held.lease_until < SystemTime::now() => {
@@ -78,7 +85,7 @@ impl Claims for MemoryLedger {
         outcome: Outcome<'_>,
         _: Deadline,
     ) -> Result<(), LedgerError> {
-        let mut state = self.lock();
+        let mut state = self.guard();
         let item = Self::owned(&mut state, key, owner).ok_or_else(|| LedgerError::Lost {
             key: key.to_owned(),
         })?;
@@ -90,7 +97,7 @@ impl Claims for MemoryLedger {
     }
 
     async fn release(&self, key: &str, owner: &Owner, _: Deadline) -> Result<(), LedgerError> {
-        let mut state = self.lock();
+        let mut state = self.guard();
         if Self::owned(&mut state, key, owner).is_some() {
             state.claims.remove(key);
         }
@@ -107,7 +114,7 @@ impl Lanes for MemoryLedger {
         _: Deadline,
     ) -> Result<Option<SystemTime>, LedgerError> {
         let now = SystemTime::now();
-        let mut state = self.lock();
+        let mut state = self.guard();
         let next = state.lanes.entry(lane.to_owned()).or_insert(now);
         let slot = (*next).max(now);
         if slot > latest {
@@ -118,9 +125,56 @@ impl Lanes for MemoryLedger {
     }
 
     async fn hold(&self, lane: &str, until: SystemTime, _: Deadline) -> Result<(), LedgerError> {
-        let mut state = self.lock();
+        let mut state = self.guard();
         let next = state.lanes.entry(lane.to_owned()).or_insert(until);
         *next = (*next).max(until);
+        Ok(())
+    }
+}
+
+impl Threads for MemoryLedger {
+    async fn lock(&self, key: &str, owner: &Owner, _: Deadline) -> Result<Lock, LedgerError> {
+        let mut state = self.guard();
+        let thread = state.threads.entry(key.to_owned()).or_default();
+        let free = thread
+            .holder
+            .as_ref()
+            .is_none_or(|holder| holder.id == owner.id || holder.lease_until < SystemTime::now());
+        if !free {
+            return Ok(Lock::Held);
+        }
+        thread.holder = Some(owner.clone());
+        Ok(Lock::Taken {
+            state: thread.state.clone(),
+        })
+    }
+
+    async fn save(
+        &self,
+        key: &str,
+        owner: &Owner,
+        saved: &str,
+        _: Deadline,
+    ) -> Result<(), LedgerError> {
+        let mut state = self.guard();
+        match state.threads.get_mut(key) {
+            Some(thread) if thread.holder.as_ref().is_some_and(|h| h.id == owner.id) => {
+                thread.holder = None;
+                thread.state = Some(saved.to_owned());
+                Ok(())
+            }
+            _ => Err(LedgerError::Lost {
+                key: key.to_owned(),
+            }),
+        }
+    }
+
+    async fn unlock(&self, key: &str, owner: &Owner, _: Deadline) -> Result<(), LedgerError> {
+        if let Some(thread) = self.guard().threads.get_mut(key)
+            && thread.holder.as_ref().is_some_and(|h| h.id == owner.id)
+        {
+            thread.holder = None;
+        }
         Ok(())
     }
 }
@@ -179,6 +233,36 @@ mod tests {
             ledger.claim("k", &first, soon()).await.unwrap(),
             Claim::Delivered(receipt)
         );
+    }
+
+    #[tokio::test]
+    async fn a_thread_is_changed_by_one_owner_at_a_time() {
+        let ledger = MemoryLedger::default();
+        let (a, b) = (
+            owner("a", Duration::from_secs(60)),
+            owner("b", Duration::from_secs(60)),
+        );
+        assert_eq!(
+            ledger.lock("t", &a, soon()).await.unwrap(),
+            Lock::Taken { state: None }
+        );
+        assert_eq!(ledger.lock("t", &b, soon()).await.unwrap(), Lock::Held);
+        ledger.save("t", &a, "{}", soon()).await.unwrap();
+        assert_eq!(
+            ledger.lock("t", &b, soon()).await.unwrap(),
+            Lock::Taken {
+                state: Some("{}".into())
+            }
+        );
+        assert!(matches!(
+            ledger.save("t", &a, "x", soon()).await,
+            Err(LedgerError::Lost { .. })
+        ));
+        ledger.unlock("t", &b, soon()).await.unwrap();
+        assert!(matches!(
+            ledger.lock("t", &a, soon()).await.unwrap(),
+            Lock::Taken { .. }
+        ));
     }
 
     #[tokio::test]

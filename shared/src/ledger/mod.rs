@@ -50,6 +50,9 @@ pub enum LedgerError {
     /// The SDK's error context names the cause (unreachable, access denied, no such table).
     #[error("deduplication table `{table}`: {reason}")]
     Table { table: String, reason: String },
+    /// Another invocation held the item for longer than this one could wait.
+    #[error("`{key}` is being changed by another invocation; retry later")]
+    Busy { key: String },
     /// The claim's lease ended and another invocation took the delivery over.
     #[error("delivery `{key}` is no longer this invocation's: another took its claim over")]
     Lost { key: String },
@@ -101,6 +104,43 @@ pub trait Lanes: Send + Sync {
         &self,
         lane: &str,
         until: SystemTime,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+/// What taking a lifecycle's lock found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lock {
+    /// This invocation holds the lock; the stored state (JSON), if any.
+    Taken { state: Option<String> },
+    /// Another invocation holds it and its lease has not ended.
+    Held,
+}
+
+/// A live message's state per lifecycle and destination (`thread#<lifecycle>#<destination>`), changed by
+/// one invocation at a time under a lock with a lease, so two containers never post two roots.
+pub trait Threads: Send + Sync {
+    fn lock(
+        &self,
+        key: &str,
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Lock, LedgerError>> + Send;
+
+    /// Stores `state` and gives the lock up; `Lost` if the lease had ended and another took it.
+    fn save(
+        &self,
+        key: &str,
+        owner: &Owner,
+        state: &str,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Gives the lock up and leaves the state as it was.
+    fn unlock(
+        &self,
+        key: &str,
+        owner: &Owner,
         deadline: Deadline,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
 }
@@ -159,6 +199,45 @@ impl Claims for AnyLedger {
         match self {
             Self::Dynamo(ledger) => ledger.release(key, owner, deadline).await,
             Self::Memory(ledger) => ledger.release(key, owner, deadline).await,
+        }
+    }
+}
+
+impl Threads for AnyLedger {
+    async fn lock(
+        &self,
+        key: &str,
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> Result<Lock, LedgerError> {
+        match self {
+            Self::Dynamo(ledger) => ledger.lock(key, owner, deadline).await,
+            Self::Memory(ledger) => ledger.lock(key, owner, deadline).await,
+        }
+    }
+
+    async fn save(
+        &self,
+        key: &str,
+        owner: &Owner,
+        state: &str,
+        deadline: Deadline,
+    ) -> Result<(), LedgerError> {
+        match self {
+            Self::Dynamo(ledger) => ledger.save(key, owner, state, deadline).await,
+            Self::Memory(ledger) => ledger.save(key, owner, state, deadline).await,
+        }
+    }
+
+    async fn unlock(
+        &self,
+        key: &str,
+        owner: &Owner,
+        deadline: Deadline,
+    ) -> Result<(), LedgerError> {
+        match self {
+            Self::Dynamo(ledger) => ledger.unlock(key, owner, deadline).await,
+            Self::Memory(ledger) => ledger.unlock(key, owner, deadline).await,
         }
     }
 }

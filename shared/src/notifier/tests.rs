@@ -169,41 +169,24 @@ async fn a_repeat_of_the_same_rack_event_posts_nothing_even_under_another_id() {
 
 #[tokio::test]
 async fn a_message_refused_as_invalid_goes_again_as_plain_text() {
-    struct RefusesBlocks(RecordingMessenger);
-    impl Messenger for RefusesBlocks {
-        async fn post(
-            &self,
-            to: &Destination,
-            message: &Message<'_>,
-            deadline: Deadline,
-        ) -> Result<crate::destination::Receipt, DeliveryError> {
-            if message.form == Form::Full {
-                return Err(DeliveryError::Api {
-                    provider: Provider::Slack,
-                    code: "invalid_blocks".into(),
-                    refusal: Refusal::Invalid,
-                });
-            }
-            self.0.post(to, message, deadline).await
-        }
-    }
     let notifier = Notifier::new(
         Category::Release,
         config(&[]),
-        RefusesBlocks(RecordingMessenger::default()),
+        RecordingMessenger {
+            refuse_full: true,
+            ..Default::default()
+        },
         Arc::new(MemoryLedger::default()),
         Arc::new(MemoryParameters::default()),
     );
-    let report = notifier
-        .notify(
-            event("release:create", "success", json!({"rack": "staging"})),
-            "req-1",
-            soon(),
-        )
-        .await
-        .unwrap();
+    let report = notify(
+        &notifier,
+        event("release:scale", "success", json!({"rack": "staging"})),
+    )
+    .await
+    .unwrap();
     assert!(report.delivered.is_some());
-    let posted = notifier.messenger.0.posted.lock().unwrap();
+    let posted = notifier.messenger.posted.lock().unwrap();
     assert_eq!(posted.len(), 1);
     assert_eq!(posted[0].3, Form::Plain);
 }

@@ -31,6 +31,9 @@ pub struct DiscordMessage {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub embeds: Vec<Embed>,
     pub allowed_mentions: AllowedMentions,
+    /// A reply in the channel that links to the message it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_reference: Option<MessageReference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,6 +49,13 @@ pub struct AllowedMentions {
     pub users: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MessageReference {
+    pub message_id: String,
+    /// A deleted root must not cost the reply.
+    pub fail_if_not_exists: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -138,6 +148,7 @@ pub fn render(note: &Notification, mentions: &[Mention], form: Form) -> DiscordM
             Form::Plain => Vec::new(),
         },
         allowed_mentions: allowed,
+        message_reference: None,
         nonce: None,
         enforce_nonce: None,
     }
@@ -147,6 +158,13 @@ fn embed(note: &Notification) -> Embed {
     let mut description = Vec::new();
     if let Some(meant_for) = &note.redirected_from {
         description.push(escape_within(meant_for, DESCRIPTION_BUDGET / 4, escape));
+    }
+    if !note.steps.is_empty() {
+        description.push(escape_within(
+            &note.steps.join("\n"),
+            DESCRIPTION_BUDGET / 2,
+            escape,
+        ));
     }
     if let Some(message) = &note.message {
         let room = DESCRIPTION_BUDGET

@@ -27,6 +27,14 @@ pub struct SlackMessage {
     /// Absent for incoming webhooks, which post to their own channel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
+    /// The message to replace (`chat.update`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ts: Option<String>,
+    /// The root a reply goes under, and whether the channel shows the reply too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread_ts: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reply_broadcast: bool,
     pub text: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<Block>,
@@ -127,6 +135,9 @@ pub fn render(
     };
     SlackMessage {
         channel: channel.map(str::to_owned),
+        ts: None,
+        thread_ts: None,
+        reply_broadcast: false,
         text,
         blocks,
         attachments,
@@ -189,6 +200,10 @@ fn details(note: &Notification) -> Vec<Block> {
             text: None,
             fields: chunk.iter().map(field).collect(),
         });
+    }
+    if !note.steps.is_empty() {
+        let steps = escape_within(&note.steps.join("\n"), SECTION_TEXT_MAX - 8, escape);
+        blocks.push(section(format!("*Steps*\n{steps}")));
     }
     if let Some(message) = &note.message {
         blocks.push(section(code_block(message, SECTION_TEXT_MAX)));

@@ -5,5 +5,6 @@ mod burst;
 mod dedupe;
 mod every_event;
 mod failures;
+mod live;
 mod routing;
 mod timeouts;
