@@ -24,6 +24,13 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// A configuration made elsewhere (tests that point the SDK at a local emulator).
+    pub fn from_config(config: SdkConfig) -> Self {
+        Self {
+            config: OnceCell::new_with(Some(config)),
+        }
+    }
+
     pub async fn config(&self) -> &SdkConfig {
         self.config
             .get_or_init(|| async {

@@ -76,7 +76,8 @@ impl MotoServer {
         .into()
     }
 
-    async fn sdk_config(&self) -> SdkConfig {
+    /// An AWS SDK configuration that talks to this server.
+    pub async fn sdk_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(self.endpoint())
             .region(Region::new(REGION))

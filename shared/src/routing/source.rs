@@ -98,3 +98,72 @@ impl RoutesSource {
         loaded.document.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::destination::Provider;
+    use crate::params::MemoryParameters;
+
+    fn source() -> RoutesSource {
+        let context = Context {
+            default_provider: Provider::Slack,
+            tokens: vec![Provider::Slack],
+            webhook_path: None,
+        };
+        RoutesSource::parameter("/routes".into(), context)
+    }
+
+    async fn names(source: &RoutesSource, parameters: &MemoryParameters) -> Option<Vec<String>> {
+        let deadline = Deadline::after(Duration::from_secs(10));
+        let document = source.current(parameters, deadline).await?;
+        Some(document.routes.iter().map(|r| r.name.clone()).collect())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_shows_within_the_reload_time_and_a_broken_one_never_does() {
+        let parameters = MemoryParameters::default();
+        let source = source();
+        assert_eq!(
+            names(&source, &parameters).await,
+            None,
+            "no parameter yet: the seed's settings"
+        );
+        tokio::time::advance(RETRY).await;
+        parameters.put("/routes", "routes: [{name: a, to: ['#a']}]");
+        assert_eq!(
+            names(&source, &parameters).await,
+            Some(vec!["a".to_owned()])
+        );
+
+        parameters.put("/routes", "routes: [{name: b, to: ['#b']}]");
+        assert_eq!(
+            names(&source, &parameters).await,
+            Some(vec!["a".to_owned()]),
+            "read again only when due"
+        );
+        tokio::time::advance(RELOAD).await;
+        assert_eq!(
+            names(&source, &parameters).await,
+            Some(vec!["b".to_owned()])
+        );
+
+        parameters.put("/routes", "routes: [{name: c, to: ['@nobody']}]");
+        tokio::time::advance(RELOAD).await;
+        assert_eq!(
+            names(&source, &parameters).await,
+            Some(vec!["b".to_owned()]),
+            "the last good one stays"
+        );
+        let reads = parameters.reads();
+        assert_eq!(
+            names(&source, &parameters).await,
+            Some(vec!["b".to_owned()])
+        );
+        assert_eq!(
+            parameters.reads(),
+            reads,
+            "a broken document is not read again before it is due"
+        );
+    }
+}

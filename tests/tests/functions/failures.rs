@@ -278,3 +278,59 @@ async fn hostile_text_never_pings_and_never_breaks_a_message() {
         posted.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_token_takes_effect_on_the_next_event_without_a_redeploy() {
+    let slack = slack().await;
+    let (moto, ssm_env) = ssm_with_token("xoxb-revoked-old-token").await;
+    let settings: Vec<_> = slack_env(&slack).into_iter().chain(ssm_env).collect();
+    let function = Function::start("notify-workflow", settings).await;
+
+    // The old token is refused, and the parameter still holds it: the error names the parameter.
+    let error = function
+        .invoke(sample("workflow-complete.json"))
+        .await
+        .expect_err();
+    assert_eq!(error.error_type, "DeliveryRefused", "{error:?}");
+    assert!(
+        error
+            .error_message
+            .contains(&format!("SSM parameter `{TOKEN_PARAMETER}`"))
+            && error.error_message.contains("invalid_auth"),
+        "{error:?}"
+    );
+    assert!(!error.error_message.contains("xoxb-revoked-old-token"));
+
+    // An operator rotates it: the warm container reads it again when Slack refuses the old one.
+    moto.put_secure_parameter(TOKEN_PARAMETER, SLACK_TOKEN)
+        .await;
+    function
+        .invoke(sample("workflow-complete.json"))
+        .await
+        .expect_ok();
+    assert_eq!(slack.posted().len(), 1);
+    let logs = function.process.logs();
+    assert!(
+        !logs.contains("xoxb-revoked-old-token"),
+        "the token leaked into the logs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_discord_token_takes_effect_too() {
+    let discord = discord().await;
+    let (moto, ssm_env) = ssm_with_token("discord-old-token").await;
+    let settings: Vec<_> = discord_env(&discord).into_iter().chain(ssm_env).collect();
+    let function = Function::start("notify-alert", settings).await;
+    function
+        .invoke(sample("alert-firing.json"))
+        .await
+        .expect_err();
+    moto.put_secure_parameter(TOKEN_PARAMETER, DISCORD_TOKEN)
+        .await;
+    function
+        .invoke(sample("alert-resolved.json"))
+        .await
+        .expect_ok();
+    assert_eq!(discord.posted().len(), 1);
+}

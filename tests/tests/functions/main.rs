@@ -5,6 +5,8 @@ mod burst;
 mod dedupe;
 mod every_event;
 mod failures;
+mod ledger;
 mod live;
+mod routes;
 mod routing;
 mod timeouts;
