@@ -15,51 +15,13 @@ import uuid
 
 import boto3
 import pytest
-import yaml
+from cfn import FUNCTIONS, ROOT, load_template
 from moto import mock_aws
 from moto.events.models import EventPattern
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yaml"
 EVENTS_DIR = ROOT / "events"
 
-# category -> logical id of its function in template.yaml
-FUNCTIONS = {
-    "app": "NotifyAppFunction",
-    "release": "NotifyReleaseFunction",
-    "infrastructure": "NotifyInfrastructureFunction",
-    "workflow": "NotifyWorkflowFunction",
-    "alert": "NotifyAlertFunction",
-    "budget": "NotifyBudgetFunction",
-}
-
-
 # --------------------------------------------------------------------------- reading the template
-
-
-class CloudFormationLoader(yaml.SafeLoader):
-    """A SafeLoader that turns CloudFormation's short-form tags into their long form."""
-
-
-def _intrinsic(loader: yaml.Loader, tag_suffix: str, node: yaml.Node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix in ("Ref", "Condition"):
-        return {tag_suffix: value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
-def load_template() -> dict:
-    return yaml.load(TEMPLATE.read_text(), Loader=CloudFormationLoader)
 
 
 def resolve_parameters(node, defaults: dict):
@@ -90,8 +52,12 @@ PATTERNS = {
 MATCHERS = {category: EventPattern.load(json.dumps(pattern)) for category, pattern in PATTERNS.items()}
 
 
-def envelope(detail_type: str, status: str | None = "success", source: str = SOURCE) -> dict:
-    detail = {"action": detail_type, "data": {"rack": "staging", "app": "web"}, "timestamp": "2026-11-22T18:43:48Z"}
+def envelope(detail_type: str, status: str | None = "success", source: str = SOURCE, **data: str) -> dict:
+    detail = {
+        "action": detail_type,
+        "data": {"rack": "staging", "app": "web", **data},
+        "timestamp": "2026-11-22T18:43:48Z",
+    }
     if status is not None:
         detail["status"] = status
     return {
@@ -117,7 +83,7 @@ def reached(event: dict) -> set[str]:
 SEED_TABLE = {
     "app:create": "app",
     "app:delete": "app",
-    "build:create": "release",  # "Build failed": only a failed build:create is posted
+    "build:create": "release",  # "Build failed"; a successful one only as a step of its release (below)
     "release:create": "release",
     "release:promote": "release",
     "release:finish": "release",
@@ -193,6 +159,21 @@ for status, category in {
     "skipped": "release",
 }.items():
     CASES.append((f"status:build:create:{status if status is not None else 'absent'}", "build:create", status, SOURCE, category))
+# A successful build:create (status "success", "" or absent) reaches the release function only with a
+# release_id, as a step of that release's live message; a failed one always.
+BUILDS: list[tuple[str, str | None, str | None, str | None]] = [
+    # (test id, detail.status or None when absent, data.release_id or None when absent, expected category)
+    ("success:with-release", "success", "RJHGFDSAQW", "release"),
+    ("empty-status:with-release", "", "RJHGFDSAQW", "release"),
+    ("absent-status:with-release", None, "RJHGFDSAQW", "release"),
+    ("success:no-release", "success", None, None),
+    ("empty-status:no-release", "", None, None),
+    ("absent-status:no-release", None, None, None),
+    ("success:empty-release", "success", "", None),
+    ("absent-status:empty-release", None, "", None),
+    ("error:with-release", "error", "RJHGFDSAQW", "release"),
+    ("skipped:no-release", "skipped", None, "release"),
+]
 for detail_type in ("app:create", "release:promote", "app:budget:cap"):
     CASES.append((f"status-absent:{detail_type}", detail_type, None, SOURCE, SEED_TABLE[detail_type]))
 for detail_type in AUDIT_ONLY:
@@ -210,7 +191,7 @@ SAMPLES = {
     "app-create.json": "app",
     "app-delete.json": "app",
     "build-create-error.json": "release",
-    "build-create-success.json": None,
+    "build-create-success.json": "release",  # carries data.release_id: a step of that release
     "release-create.json": "release",
     "release-promote-start.json": "release",
     "release-promote-success.json": "release",
@@ -254,6 +235,21 @@ SAMPLES = {
 def test_event_reaches_exactly_its_function(detail_type, status, source, expected):
     want = {expected} if expected else set()
     assert reached(envelope(detail_type, status, source)) == want
+
+
+@pytest.mark.parametrize(
+    ("status", "release_id", "expected"), [case[1:] for case in BUILDS], ids=[case[0] for case in BUILDS]
+)
+def test_build_create_reaches_release_when_failed_or_part_of_a_release(status, release_id, expected):
+    data = {} if release_id is None else {"release_id": release_id}
+    want = {expected} if expected else set()
+    assert reached(envelope("build:create", status, **data)) == want
+
+
+def test_audit_only_events_match_nothing_even_with_a_release():
+    """An audit-only event carrying a release_id must not slip through the successful-build branches."""
+    for detail_type in AUDIT_ONLY:
+        assert reached(envelope(detail_type, "success", release_id="RJHGFDSAQW")) == set(), detail_type
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EVENTS_DIR.glob("*.json")))
