@@ -175,21 +175,9 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
             name: "slack:chat.update",
             spacing: UPDATE_SPACING,
         };
-        with_credential(
-            PROVIDER,
-            self.token()?,
-            &*self.parameters,
-            deadline,
-            |token| {
-                let rendered = &rendered;
-                async move {
-                    self.send(&token, &self.update, rendered, lane, deadline)
-                        .await
-                        .map(drop)
-                }
-            },
-        )
-        .await
+        self.send_as_bot(&self.update, &rendered, lane, deadline)
+            .await
+            .map(drop)
     }
 
     /// A reply in the root's thread, in the channel's lane.
@@ -210,24 +198,29 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
         rendered.thread_ts = Some(root.message_id.clone());
         rendered.reply_broadcast = broadcast;
         let lane = to.key();
+        self.send_as_bot(
+            &self.post_message,
+            &rendered,
+            Lane::channel(&lane),
+            deadline,
+        )
+        .await
+    }
+
+    /// `send` with the bot token, read again if Slack refuses it (rotated).
+    async fn send_as_bot(
+        &self,
+        method: &Url,
+        rendered: &SlackMessage,
+        lane: Lane<'_>,
+        deadline: Deadline,
+    ) -> Result<Receipt, DeliveryError> {
         with_credential(
             PROVIDER,
             self.token()?,
             &*self.parameters,
             deadline,
-            |token| {
-                let (rendered, lane) = (&rendered, &lane);
-                async move {
-                    self.send(
-                        &token,
-                        &self.post_message,
-                        rendered,
-                        Lane::channel(lane),
-                        deadline,
-                    )
-                    .await
-                }
-            },
+            |token| async move { self.send(&token, method, rendered, lane, deadline).await },
         )
         .await
     }

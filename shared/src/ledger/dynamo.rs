@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
@@ -74,6 +75,16 @@ impl DynamoLedger {
             ))),
             Ok(Err(error)) => Err(self.unavailable(DisplayErrorContext(&error).to_string())),
         }
+    }
+
+    /// An `UpdateItem` of the item `key`.
+    async fn update(&self, key: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .get()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
     }
 
     fn unavailable(&self, reason: String) -> LedgerError {
@@ -155,12 +166,8 @@ impl Claims for DynamoLedger {
         deadline: Deadline,
     ) -> Result<(), LedgerError> {
         let request = self
-            .client
-            .get()
+            .update(key)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
             .condition_expression(OWNED)
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#owner", "owner")
@@ -185,9 +192,7 @@ impl Claims for DynamoLedger {
                 .expression_attribute_values(":code", s(code)),
         };
         let answer = self
-            .conditional(deadline, request.send(), |e| {
-                e.is_conditional_check_failed_exception().then_some(None)
-            })
+            .conditional(deadline, request.send(), condition_failed)
             .await?;
         answer.map(drop).map_err(|_| LedgerError::Lost {
             key: key.to_owned(),
@@ -214,11 +219,9 @@ impl Claims for DynamoLedger {
             .expression_attribute_values(":owner", s(&owner.id))
             .send();
         // Not ours any more (or already settled): there is nothing to give up.
-        self.conditional(deadline, request, |e| {
-            e.is_conditional_check_failed_exception().then_some(None)
-        })
-        .await
-        .map(drop)
+        self.conditional(deadline, request, condition_failed)
+            .await
+            .map(drop)
     }
 }
 
@@ -236,12 +239,8 @@ impl Lanes for DynamoLedger {
             let now = epoch_millis(SystemTime::now());
             // A free lane: this post goes now and the next one `spacing` later.
             let start = self
-                .client
-                .get()
+                .update(&key)
                 .await
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&key))
                 .update_expression("SET #next = :after, expires_at = :expires")
                 .condition_expression("attribute_not_exists(#next) OR #next <= :now")
                 .expression_attribute_names("#next", "next")
@@ -249,22 +248,14 @@ impl Lanes for DynamoLedger {
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":expires", n(expires(LANE_KEEP)))
                 .send();
-            let started = self
-                .conditional(deadline, start, |e| {
-                    e.is_conditional_check_failed_exception().then_some(None)
-                })
-                .await?;
+            let started = self.conditional(deadline, start, condition_failed).await?;
             if started.is_ok() {
                 return Ok(Some(from_epoch_millis(now)));
             }
             // A busy lane: take the slot after the last one handed out, if it comes in time.
             let queue = self
-                .client
-                .get()
+                .update(&key)
                 .await
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&key))
                 .update_expression("SET #next = #next + :spacing")
                 .condition_expression("#next > :now AND #next <= :latest")
                 .expression_attribute_names("#next", "next")
@@ -311,12 +302,8 @@ impl Lanes for DynamoLedger {
     ) -> Result<(), LedgerError> {
         let until = epoch_millis(until);
         let request = self
-            .client
-            .get()
+            .update(&format!("lane#{lane}"))
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&format!("lane#{lane}")))
             .update_expression("SET #next = :until, expires_at = :expires")
             .condition_expression("attribute_not_exists(#next) OR #next < :until")
             .expression_attribute_names("#next", "next")
@@ -324,11 +311,9 @@ impl Lanes for DynamoLedger {
             .expression_attribute_values(":expires", n(expires(LANE_KEEP)))
             .send();
         // A later hold already stands: it wins.
-        self.conditional(deadline, request, |e| {
-            e.is_conditional_check_failed_exception().then_some(None)
-        })
-        .await
-        .map(drop)
+        self.conditional(deadline, request, condition_failed)
+            .await
+            .map(drop)
     }
 }
 
@@ -344,12 +329,8 @@ impl Threads for DynamoLedger {
     ) -> Result<Lock, LedgerError> {
         let now = SystemTime::now();
         let request = self
-            .client
-            .get()
+            .update(key)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
             .update_expression("SET #holder = :me, #until = :until, expires_at = :expires")
             .condition_expression(LOCKABLE)
             .expression_attribute_names("#holder", "holder")
@@ -361,9 +342,7 @@ impl Threads for DynamoLedger {
             .return_values(ReturnValue::AllNew)
             .send();
         let answer = self
-            .conditional(deadline, request, |e| {
-                e.is_conditional_check_failed_exception().then_some(None)
-            })
+            .conditional(deadline, request, condition_failed)
             .await?;
         Ok(match answer {
             Ok(output) => Lock::Taken {
@@ -385,12 +364,8 @@ impl Threads for DynamoLedger {
         deadline: Deadline,
     ) -> Result<(), LedgerError> {
         let request = self
-            .client
-            .get()
+            .update(key)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
             .update_expression("SET lifecycle = :state REMOVE #holder, #until")
             .condition_expression("#holder = :me")
             .expression_attribute_names("#holder", "holder")
@@ -399,9 +374,7 @@ impl Threads for DynamoLedger {
             .expression_attribute_values(":state", s(state))
             .send();
         let answer = self
-            .conditional(deadline, request, |e| {
-                e.is_conditional_check_failed_exception().then_some(None)
-            })
+            .conditional(deadline, request, condition_failed)
             .await?;
         answer.map(drop).map_err(|_| LedgerError::Lost {
             key: key.to_owned(),
@@ -415,12 +388,8 @@ impl Threads for DynamoLedger {
         deadline: Deadline,
     ) -> Result<(), LedgerError> {
         let request = self
-            .client
-            .get()
+            .update(key)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
             .update_expression("REMOVE #holder, #until")
             .condition_expression("#holder = :me")
             .expression_attribute_names("#holder", "holder")
@@ -428,12 +397,15 @@ impl Threads for DynamoLedger {
             .expression_attribute_values(":me", s(&owner.id))
             .send();
         // Not ours any more: nothing to give up.
-        self.conditional(deadline, request, |e| {
-            e.is_conditional_check_failed_exception().then_some(None)
-        })
-        .await
-        .map(drop)
+        self.conditional(deadline, request, condition_failed)
+            .await
+            .map(drop)
     }
+}
+
+/// For calls whose failed condition needs no item back.
+fn condition_failed<E: ProvideErrorMetadata>(error: &E) -> Option<Option<Item>> {
+    (error.code() == Some("ConditionalCheckFailedException")).then_some(None)
 }
 
 fn s(text: &str) -> AttributeValue {

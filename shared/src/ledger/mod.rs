@@ -3,6 +3,7 @@
 
 mod dynamo;
 mod memory;
+pub mod spec;
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
