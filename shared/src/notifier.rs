@@ -5,20 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde::Serialize;
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::catalog::OwnerCatalog;
 use crate::category::{Category, Disposition, SUCCESSFUL_BUILD, disposition};
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::deadline::Deadline;
-use crate::deliver::{
-    DeliveryError, HttpClientError, Message, Messenger, ProviderMessenger, Refusal,
-};
+use crate::deliver::{Message, Messenger, ProviderMessenger, Refusal};
 use crate::destination::{Destination, Mention, Provider};
-use crate::event::{EventError, RackEvent};
+use crate::event::RackEvent;
 use crate::ledger::{AnyLedger, Claims, DynamoLedger, MemoryLedger, Owner, Threads};
 use crate::lifecycle::{Lifecycle, Step};
 use crate::live::{self, Live};
@@ -44,83 +41,6 @@ pub struct Notifier<M = ProviderMessenger<Ssm, AnyLedger>, L = AnyLedger, P = Ss
     messenger: M,
     ledger: Arc<L>,
     parameters: Arc<P>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("configuration error: {0}")]
-    Config(#[from] ConfigError),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] HttpClientError),
-}
-
-/// Why an invocation failed; Lambda then retries it and, in the end, records it on the failure queue.
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    #[error(transparent)]
-    Event(#[from] EventError),
-    #[error("event {event_id}: delivery to {destination} failed: {source}")]
-    Delivery {
-        event_id: String,
-        destination: Destination,
-        source: OnceError,
-    },
-    /// Nothing was posted: the delivery records could not say whether it had been.
-    #[error("event {event_id}: {source}")]
-    Records { event_id: String, source: OnceError },
-}
-
-impl From<NotifyError> for Diagnostic {
-    fn from(error: NotifyError) -> Self {
-        let error_type = match &error {
-            NotifyError::Event(_) => "InvalidEvent",
-            NotifyError::Records {
-                source: OnceError::InProgress { .. },
-                ..
-            } => "DeliveryInProgress",
-            NotifyError::Records { .. } => "DeduplicationUnavailable",
-            NotifyError::Delivery { source, .. } => match source {
-                OnceError::Post(DeliveryError::Credential { .. }) => "TokenUnavailable",
-                OnceError::Post(error) if error.is_retryable() => "DeliveryUnavailable",
-                _ => "DeliveryRefused",
-            },
-        };
-        Diagnostic {
-            error_type: error_type.to_owned(),
-            error_message: error.to_string(),
-        }
-    }
-}
-
-/// The function's response: what was delivered where, or why nothing was posted.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Report {
-    pub event_id: String,
-    pub action: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-    /// The first destination's delivery.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delivered: Option<Delivered>,
-    /// The other destinations' deliveries, when routes fan an event out.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub also: Vec<Delivered>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Delivered {
-    /// Where the message went, as configured (`#channel`, `@user`, `webhook /param`).
-    pub destination: String,
-    pub provider: &'static str,
-    pub rule: String,
-    pub channel: String,
-    pub message_id: String,
-    /// The destination the routes chose, when it refused and the default channel took the message.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirected_from: Option<String>,
-    /// An earlier invocation of this event already posted it; `channel` and `message_id` are that post's.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub duplicate: bool,
 }
 
 impl Notifier {
@@ -414,6 +334,10 @@ impl<M: Messenger, L: Claims + Threads, P: Parameters> Notifier<M, L, P> {
             .ok()
     }
 }
+
+mod report;
+
+pub use report::{Delivered, NotifyError, Report, StartError};
 
 #[cfg(test)]
 mod tests;

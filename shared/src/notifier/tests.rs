@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use lambda_runtime::Diagnostic;
+
 use super::*;
 use crate::deliver::recording::RecordingMessenger;
 use crate::destination::Place;
