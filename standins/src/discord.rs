@@ -10,6 +10,7 @@ mod validate;
 mod webhook;
 
 use std::collections::HashMap;
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,6 +63,7 @@ pub struct DiscordStandInBuilder {
     channels: HashMap<String, Access>,
     users: HashMap<String, bool>,
     webhooks: Vec<String>,
+    listener: Option<TcpListener>,
     rate_limit: Option<DiscordRateLimit>,
     require_allowed_mentions: bool,
 }
@@ -101,6 +103,12 @@ impl DiscordStandInBuilder {
         self
     }
 
+    /// Serves on `listener` (a fixed port for a stand-in people point settings at) instead of a free port.
+    pub fn listener(mut self, listener: TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
     pub async fn start(self) -> DiscordStandIn {
         let webhooks = self.webhooks.iter().enumerate();
         let state = Arc::new(State {
@@ -115,7 +123,7 @@ impl DiscordStandInBuilder {
                 ..Inner::default()
             }),
         });
-        let server = serve(state.clone()).await;
+        let server = serve(state.clone(), self.listener).await;
         DiscordStandIn { server, state }
     }
 }
@@ -145,6 +153,7 @@ impl DiscordStandIn {
             channels: HashMap::new(),
             users: HashMap::new(),
             webhooks: Vec::new(),
+            listener: None,
             rate_limit: Some(CREATE_MESSAGE_LIMIT),
             require_allowed_mentions: true,
         }

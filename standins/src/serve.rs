@@ -1,6 +1,7 @@
 //! What the Slack and Discord stand-ins share: a local HTTP server that counts every request and answers
 //! it by the provider's rules.
 
+use std::net::TcpListener;
 use std::sync::Arc;
 
 use wiremock::matchers::any;
@@ -28,12 +29,14 @@ impl<R: Rules> Respond for Counted<R> {
     }
 }
 
-/// Serves `rules` on a local port. Requests are not recorded: the rules keep what the tests look at.
-pub(crate) async fn serve<R: Rules>(rules: Arc<R>) -> MockServer {
-    let server = MockServer::builder()
-        .disable_request_recording()
-        .start()
-        .await;
+/// Serves `rules` on `listener`, else on a free loopback port. Requests are not recorded: the rules keep
+/// what the tests look at.
+pub(crate) async fn serve<R: Rules>(rules: Arc<R>, listener: Option<TcpListener>) -> MockServer {
+    let mut builder = MockServer::builder().disable_request_recording();
+    if let Some(listener) = listener {
+        builder = builder.listener(listener);
+    }
+    let server = builder.start().await;
     Mock::given(any())
         .respond_with(Counted(rules))
         .mount(&server)

@@ -11,6 +11,7 @@ mod pings;
 mod update;
 mod webhook;
 
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -132,6 +133,7 @@ pub struct SlackStandInBuilder {
     channels: Vec<SlackChannel>,
     users: Vec<SlackUser>,
     webhooks: Vec<String>,
+    listener: Option<TcpListener>,
     min_interval: Option<Duration>,
     update_limit: Option<RateLimit>,
 }
@@ -170,6 +172,12 @@ impl SlackStandInBuilder {
         self
     }
 
+    /// Serves on `listener` (a fixed port for a stand-in people point settings at) instead of a free port.
+    pub fn listener(mut self, listener: TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
     pub async fn start(self) -> SlackStandIn {
         let webhooks = self.webhooks.iter().enumerate();
         let state = Arc::new(State {
@@ -184,7 +192,7 @@ impl SlackStandInBuilder {
                 ..Inner::default()
             }),
         });
-        let server = serve(state.clone()).await;
+        let server = serve(state.clone(), self.listener).await;
         SlackStandIn { server, state }
     }
 }
@@ -215,6 +223,7 @@ impl SlackStandIn {
             channels: Vec::new(),
             users: Vec::new(),
             webhooks: Vec::new(),
+            listener: None,
             // Slack allows about one message per second per channel.
             min_interval: Some(Duration::from_secs(1)),
             update_limit: Some(UPDATE_RATE_LIMIT),
