@@ -1,6 +1,7 @@
 //! A whole rack-notifications setup on this machine for the tools in `src/bin/`: the sample events, a chat
 //! stand-in whose channels and users match the built-in routes, and the settings the functions get.
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -164,11 +165,19 @@ pub enum Chat {
 
 impl Chat {
     pub async fn start(provider: Provider) -> Self {
+        Self::start_on(provider, None).await
+    }
+
+    /// [`Chat::start`], serving on `listener` when given instead of a free port.
+    pub async fn start_on(provider: Provider, listener: Option<TcpListener>) -> Self {
         match provider {
             Provider::Slack => {
                 let mut builder = SlackStandIn::builder().rate_limit(None);
                 for place in &CHANNELS {
                     builder = builder.channel(SlackChannel::public(place.slack_id, place.name));
+                }
+                if let Some(listener) = listener {
+                    builder = builder.listener(listener);
                 }
                 Self::Slack(builder.user(SlackUser::new(OWNER.slack_id)).start().await)
             }
@@ -176,6 +185,9 @@ impl Chat {
                 let mut builder = DiscordStandIn::builder().rate_limit(None);
                 for place in &CHANNELS {
                     builder = builder.channel(place.discord_id, Access::Send);
+                }
+                if let Some(listener) = listener {
+                    builder = builder.listener(listener);
                 }
                 Self::Discord(builder.user(OWNER.discord_id, true).start().await)
             }
