@@ -60,6 +60,9 @@ impl<L: Lanes> Pace<L> {
         lane: Lane<'_>,
         deadline: Deadline,
     ) -> Result<(), DeliveryError> {
+        if deadline.left() < ATTEMPT_MIN {
+            return Err(DeliveryError::Deadline { provider });
+        }
         let latest = SystemTime::now() + deadline.left().saturating_sub(ATTEMPT_MIN);
         let lane_name = lane.name;
         match self
