@@ -1,10 +1,13 @@
 //! `DiscordStandIn`: a local Discord REST API (create and edit messages, threads, webhooks, open DM) that
 //! keeps Discord's rules and records whom each message pings.
 
+mod answer;
 mod handler;
 mod messages;
 mod pings;
 mod ratelimit;
+mod records;
+mod state;
 mod threads;
 mod validate;
 mod webhook;
@@ -16,13 +19,11 @@ use std::time::Duration;
 
 use wiremock::MockServer;
 
-use handler::{Inner, State};
-pub use messages::{DiscordEdit, DiscordMessage, DiscordPosted};
 pub use pings::Pings;
 pub use ratelimit::DiscordRateLimit;
 use ratelimit::{Buckets, CREATE_MESSAGE_LIMIT};
-pub use threads::DiscordThread;
-use webhook::Webhook;
+pub use records::{DiscordEdit, DiscordMessage, DiscordPosted, DiscordThread};
+use state::{Inner, State, Webhook};
 
 use crate::serve::serve;
 use crate::tally::Tally;

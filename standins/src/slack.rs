@@ -8,6 +8,8 @@ mod body;
 mod handler;
 mod messages;
 mod pings;
+mod records;
+mod state;
 mod update;
 mod webhook;
 
@@ -20,9 +22,8 @@ use wiremock::MockServer;
 use crate::serve::serve;
 use crate::tally::Tally;
 use crate::window::{RateLimit, Windows};
-use handler::{Inner, State};
-pub use messages::{Posted, SlackMessage, SlackUpdate};
-use webhook::Webhook;
+pub use records::{Posted, SlackMessage, SlackUpdate};
+use state::{Inner, State, Webhook};
 
 /// Bot token the default stand-in expects after `Bearer `.
 pub const SLACK_TOKEN: &str = "xoxb-test-token";

@@ -1,45 +1,18 @@
 //! How the Discord stand-in answers each call: faults, then webhook routes (their token is in the URL),
 //! or auth and User-Agent followed by the bot route's own rules.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
-use super::messages::{Author, Stored};
-use super::ratelimit::{self, Buckets, Verdict};
+use super::answer::{Answer, json_body};
+use super::ratelimit::{self, Verdict};
+use super::state::{Author, State};
 use super::validate::{self, Kind};
-use super::webhook::Webhook;
-use super::{Access, DiscordEdit, DiscordFault, DiscordPosted, DiscordThread};
+use super::{Access, DiscordFault};
 use crate::serve::{Rules, header};
 use crate::tally::Tally;
 
 const FIRST_DM_ID: u64 = 1_400_000_000_000_000_000;
-
-pub(super) struct State {
-    pub(super) token: String,
-    pub(super) users: HashMap<String, bool>,
-    pub(super) webhooks: Vec<Webhook>,
-    pub(super) require_allowed_mentions: bool,
-    pub(super) tally: Tally,
-    pub(super) inner: Mutex<Inner>,
-}
-
-#[derive(Default)]
-pub(super) struct Inner {
-    pub(super) channels: HashMap<String, Access>,
-    pub(super) dm_channels: HashMap<String, String>,
-    pub(super) buckets: Buckets,
-    pub(super) faults: VecDeque<DiscordFault>,
-    pub(super) posted: Vec<DiscordPosted>,
-    pub(super) messages: HashMap<String, Stored>,
-    pub(super) edits: Vec<DiscordEdit>,
-    pub(super) threads: Vec<DiscordThread>,
-    /// First answer per `(channel, nonce)`, for `enforce_nonce`.
-    pub(super) nonces: HashMap<(String, String), Value>,
-    pub(super) errors: Vec<(u16, u64)>,
-}
 
 impl Rules for State {
     fn tally(&self) -> &Tally {
@@ -65,30 +38,6 @@ impl Rules for State {
             template = template.insert_header(name, value);
         }
         (answer.status, template)
-    }
-}
-
-pub(super) struct Answer {
-    pub(super) status: u16,
-    pub(super) body: Value,
-    pub(super) headers: Vec<(&'static str, String)>,
-}
-
-impl Answer {
-    pub(super) fn new(status: u16, body: Value) -> Self {
-        Self {
-            status,
-            body,
-            headers: Vec::new(),
-        }
-    }
-
-    pub(super) fn error(status: u16, code: u64, message: &str) -> Self {
-        Self::new(status, json!({"message": message, "code": code}))
-    }
-
-    pub(super) fn unknown_message() -> Self {
-        Self::error(404, 10008, "Unknown Message")
     }
 }
 
@@ -297,9 +246,4 @@ impl State {
                    "recipients": [{"id": recipient, "username": format!("user-{recipient}")}]}),
         )
     }
-}
-
-pub(super) fn json_body(request: &Request) -> Result<Value, Answer> {
-    serde_json::from_slice(&request.body)
-        .map_err(|_| Answer::error(400, 50109, "The request body contains invalid JSON."))
 }

@@ -1,76 +1,18 @@
-//! The messages the Discord stand-in holds: who wrote them, their body after edits, what they ping, and
-//! the message objects Discord answers with.
+//! How the Discord stand-in keeps its messages: posting one (and what it replies to), laying edits over
+//! it, what it pings, and the message objects Discord answers with.
 
 use serde_json::{Value, json};
 
-use super::handler::{Answer, Inner};
-use super::pings::{Pings, pings};
+use super::answer::Answer;
+use super::pings::pings;
+use super::records::{DiscordEdit, DiscordMessage, DiscordPosted};
+use super::state::{Author, Inner, Stored};
 use super::validate::{self, Rejection};
 
 const BOT_USER_ID: &str = "999999999999999999";
 const FIRST_MESSAGE_ID: u64 = 1_300_000_000_000_000_000;
 // Set on a message that a thread was started from.
 const HAS_THREAD: u64 = 1 << 5;
-
-/// A message the stand-in accepted, as it was posted.
-#[derive(Clone, Debug)]
-pub struct DiscordPosted {
-    pub channel_id: String,
-    pub message_id: String,
-    pub body: Value,
-    pub via_webhook: bool,
-    /// The message it replies to (`message_reference`), when that message exists.
-    pub message_reference: Option<String>,
-    /// Whom its content pings, after `allowed_mentions`.
-    pub pings: Pings,
-}
-
-/// An accepted edit of a message.
-#[derive(Clone, Debug)]
-pub struct DiscordEdit {
-    pub channel_id: String,
-    pub message_id: String,
-    /// The edit's body: only the fields it changes.
-    pub body: Value,
-    pub via_webhook: bool,
-    /// Whom the edited content mentions; empty when the edit leaves the content alone. Discord
-    /// highlights the message for them but sends no notification for an edit.
-    pub pings: Pings,
-}
-
-/// A message as it stands now.
-#[derive(Clone, Debug)]
-pub struct DiscordMessage {
-    pub channel_id: String,
-    pub message_id: String,
-    /// The posted body with every edit's fields laid over it.
-    pub body: Value,
-    pub edits: usize,
-    pub deleted: bool,
-    /// The thread started on it, if any (its id is the message's).
-    pub thread_id: Option<String>,
-    pub via_webhook: bool,
-    pub pings: Pings,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Author {
-    Bot,
-    /// The webhook's id.
-    Webhook(String),
-}
-
-pub(super) struct Stored {
-    pub(super) channel_id: String,
-    pub(super) author: Author,
-    /// The body as posted, with each edit's fields laid over it.
-    pub(super) body: Value,
-    pub(super) edits: usize,
-    pub(super) deleted: bool,
-    pub(super) thread_id: Option<String>,
-    pub(super) reference: Option<String>,
-    pub(super) pings: Pings,
-}
 
 impl Inner {
     /// The message `id` in `channel`, unless it is missing or deleted.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::handler::Answer;
+use super::answer::Answer;
 use crate::window::{RateLimit, Taken, Windows, retry_after_secs};
 
 /// `limit` messages per `per` in each channel.

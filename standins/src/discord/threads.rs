@@ -5,22 +5,15 @@ use serde_json::json;
 use wiremock::Request;
 
 use super::Access;
-use super::handler::{Answer, State, json_body};
+use super::answer::{Answer, json_body};
+use super::records::DiscordThread;
+use super::state::State;
 use super::validate;
 
 // A public thread; Discord starts one of these from a message in a text channel.
 const PUBLIC_THREAD: u64 = 11;
 // Discord's default when the request names no `auto_archive_duration`: one day, in minutes.
 const DEFAULT_ARCHIVE_MINUTES: u64 = 1440;
-
-/// A thread started on a message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DiscordThread {
-    pub parent_id: String,
-    pub message_id: String,
-    pub thread_id: String,
-    pub name: String,
-}
 
 impl State {
     pub(super) fn start_thread(&self, channel: &str, message: &str, request: &Request) -> Answer {

@@ -4,29 +4,10 @@
 use serde_json::Value;
 use wiremock::Request;
 
-use super::handler::{Answer, State};
-use super::messages::Author;
+use super::answer::Answer;
+use super::state::{Author, State};
 use super::validate::Kind;
 use crate::serve::query;
-
-const FIRST_WEBHOOK_ID: u64 = 1_200_000_000_000_000_000;
-
-pub(super) struct Webhook {
-    pub(super) id: String,
-    pub(super) token: String,
-    pub(super) channel_id: String,
-}
-
-impl Webhook {
-    /// The `n`th webhook of a stand-in, posting into `channel_id`.
-    pub(super) fn new(n: usize, channel_id: &str) -> Self {
-        Self {
-            id: (FIRST_WEBHOOK_ID + n as u64).to_string(),
-            token: format!("stand-in-webhook-token-{n}-kept-secret"),
-            channel_id: channel_id.into(),
-        }
-    }
-}
 
 impl State {
     pub(super) fn execute_webhook(&self, id: &str, token: &str, request: &Request) -> Answer {

@@ -1,44 +1,16 @@
 //! How the Slack stand-in answers each call: faults, then incoming webhooks (their secret is in the
 //! URL), or auth followed by the Web API method's own rules.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
 use super::answer::{Answer, Body};
 use super::body;
-use super::messages::{Post, Stored};
-use super::webhook::Webhook;
-use super::{Posted, SlackChannel, SlackFault, SlackUpdate, SlackUser};
+use super::state::{Post, State};
+use super::{SlackChannel, SlackFault};
 use crate::serve::{Rules, header, query};
 use crate::tally::Tally;
-use crate::window::{Windows, retry_after_secs};
-
-pub(super) struct State {
-    pub(super) token: String,
-    pub(super) channels: Vec<SlackChannel>,
-    pub(super) users: Vec<SlackUser>,
-    pub(super) tally: Tally,
-    pub(super) inner: Mutex<Inner>,
-}
-
-#[derive(Default)]
-pub(super) struct Inner {
-    pub(super) min_interval: Option<Duration>,
-    /// `chat.update` calls, counted for the whole workspace.
-    pub(super) update_limit: Windows,
-    pub(super) faults: VecDeque<SlackFault>,
-    pub(super) last_accepted: HashMap<String, Instant>,
-    pub(super) posted: Vec<Posted>,
-    /// Every message by `(channel, ts)`.
-    pub(super) messages: HashMap<(String, String), Stored>,
-    pub(super) updates: Vec<SlackUpdate>,
-    pub(super) webhooks: Vec<Webhook>,
-    pub(super) errors: Vec<String>,
-}
+use crate::window::retry_after_secs;
 
 impl Rules for State {
     fn tally(&self) -> &Tally {

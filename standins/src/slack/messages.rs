@@ -6,89 +6,9 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::body::{self, Refusal};
-use super::handler::{Inner, State};
 use super::pings::{self, Scan};
-
-/// A message `chat.postMessage` or an incoming webhook accepted, as it was posted.
-#[derive(Clone, Debug)]
-pub struct Posted {
-    /// The resolved channel id (`C…`, or `D…` for a DM), whatever the request named.
-    pub channel: String,
-    /// The `channel` value exactly as sent (a webhook ignores it).
-    pub requested_channel: String,
-    pub content_type: String,
-    pub body: Value,
-    /// Slack's id for it, which a webhook never hands back.
-    pub ts: String,
-    /// The thread it is a reply in; `None` for a message in the channel itself.
-    pub thread_ts: Option<String>,
-    /// A reply also shown in the channel.
-    pub reply_broadcast: bool,
-    pub via_webhook: bool,
-    /// Its `thread_ts` named no thread: Slack answered `ok`, and nobody will ever see it.
-    pub orphaned: bool,
-    /// Whom Slack notifies, in Slack's markup: `<!here>`, `<!channel>`, `<!everyone>`, `<@U…>`,
-    /// `<!subteam^S…>`.
-    pub pings: Vec<String>,
-    /// What Slack's automatic parsing turns into links: bare URLs and `#channel` names.
-    pub links: Vec<String>,
-}
-
-impl Posted {
-    pub fn text(&self) -> &str {
-        self.body["text"].as_str().unwrap_or_default()
-    }
-}
-
-/// An accepted `chat.update`.
-#[derive(Clone, Debug)]
-pub struct SlackUpdate {
-    pub channel: String,
-    pub ts: String,
-    pub body: Value,
-    /// As for [`Posted::pings`], in the updated text.
-    pub pings: Vec<String>,
-    pub links: Vec<String>,
-}
-
-/// A message as it stands now.
-#[derive(Clone, Debug)]
-pub struct SlackMessage {
-    pub channel: String,
-    pub ts: String,
-    pub thread_ts: Option<String>,
-    /// The posted body with the latest update's text, blocks and attachments.
-    pub body: Value,
-    pub edits: usize,
-    pub deleted: bool,
-    pub via_webhook: bool,
-    /// Replies in its thread, as posted.
-    pub replies: Vec<Posted>,
-}
-
-impl SlackMessage {
-    pub fn text(&self) -> &str {
-        self.body["text"].as_str().unwrap_or_default()
-    }
-}
-
-pub(super) struct Stored {
-    /// The body as posted, with each update's text, blocks and attachments laid over it.
-    pub(super) body: Value,
-    pub(super) edits: usize,
-    pub(super) deleted: bool,
-    pub(super) via_webhook: bool,
-    pub(super) thread_ts: Option<String>,
-}
-
-/// A post that passed its checks, before it is placed.
-pub(super) struct Post {
-    pub(super) channel: String,
-    pub(super) requested_channel: String,
-    pub(super) content_type: String,
-    pub(super) body: Value,
-    pub(super) via_webhook: bool,
-}
+use super::records::{Posted, SlackMessage};
+use super::state::{Inner, Post, State, Stored};
 
 impl State {
     /// Records an accepted post where Slack would show it, and returns its `ts`.

@@ -5,11 +5,11 @@
 use serde_json::{Map, Value, json};
 use wiremock::Request;
 
-use super::SlackUpdate;
 use super::answer::Answer;
 use super::body;
-use super::handler::State;
 use super::pings::Scan;
+use super::records::SlackUpdate;
+use super::state::State;
 use crate::window::{Taken, retry_after_secs};
 
 impl State {

@@ -8,28 +8,8 @@ use wiremock::Request;
 use super::SlackFault;
 use super::answer::Answer;
 use super::body::{self, Refusal};
-use super::handler::State;
-use super::messages::Post;
+use super::state::{Post, State};
 use crate::serve::header;
-
-pub(super) struct Webhook {
-    pub(super) channel: String,
-    /// The URL's path after `/services/`.
-    pub(super) path: String,
-    /// An admin restriction on posting through it.
-    pub(super) prohibited: bool,
-}
-
-impl Webhook {
-    /// The `n`th webhook of a stand-in, posting into `channel`.
-    pub(super) fn new(n: usize, channel: &str) -> Self {
-        Self {
-            channel: channel.into(),
-            path: format!("T0001/B{:08}/StandInSecret{n:011}", n + 1),
-            prohibited: false,
-        }
-    }
-}
 
 impl State {
     pub(super) fn webhook(&self, path: &str, request: &Request) -> Answer {
