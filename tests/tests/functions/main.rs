@@ -1,5 +1,5 @@
-//! The real function binaries, end to end: Runtime API, Slack and Discord stand-ins, and moto's SSM and
-//! DynamoDB.
+//! The real function binaries, end to end: Runtime API, Slack and Discord stand-ins, and moto's SSM,
+//! DynamoDB, EventBridge and SQS.
 
 mod burst;
 mod dedupe;
@@ -7,3 +7,4 @@ mod every_event;
 mod failures;
 mod routing;
 mod timeouts;
+mod webhook;
