@@ -28,10 +28,12 @@ pub enum Metric {
     Accepted,
     Rejected,
     BusFailed,
+    /// The receiver could not check a signed request: its signing keys could not be read, or are none.
+    KeysUnavailable,
 }
 
 impl Metric {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Delivered,
         Self::FellBackToDefault,
         Self::RetriedOn429,
@@ -41,6 +43,7 @@ impl Metric {
         Self::Accepted,
         Self::Rejected,
         Self::BusFailed,
+        Self::KeysUnavailable,
     ];
 
     fn name(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Metric {
             Self::Accepted => "Accepted",
             Self::Rejected => "Rejected",
             Self::BusFailed => "BusFailed",
+            Self::KeysUnavailable => "KeysUnavailable",
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct Secret {
 #[derive(Debug, Default)]
 struct State {
     value: Option<SecretString>,
+    /// The last read of the parameter, failed ones too: a refusal during an SSM outage must not retry
+    /// the read each time either.
     read_at: Option<Instant>,
 }
 
@@ -100,8 +102,8 @@ impl Secret {
         let value = match &self.source {
             SecretSource::Literal(value) => value.clone(),
             SecretSource::Parameter(name) => {
-                let value = parameters.read(name, deadline).await?;
                 state.read_at = Some(Instant::now());
+                let value = parameters.read(name, deadline).await?;
                 tracing::info!(parameter = %name, "read the {} from SSM", self.what);
                 SecretString::from(value.trim().to_owned())
             }
@@ -236,5 +238,32 @@ mod tests {
             Duration::ZERO,
         );
         assert!(!format!("{hidden:?}").contains("xoxb-secret"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_refresh_counts_as_a_read() {
+        let secret = Secret::new(
+            "test secret",
+            SecretSource::Parameter("/k".into()),
+            Duration::from_secs(60),
+        );
+        let parameters = MemoryParameters::default();
+        parameters.put("/k", "a");
+        let a = secret.get(&parameters, soon()).await.unwrap();
+        tokio::time::advance(Duration::from_secs(61)).await;
+        // SSM fails (here: the parameter is gone); the next refusal within the minute reads nothing.
+        let failing = MemoryParameters::default();
+        assert!(secret.refresh(&failing, &a, soon()).await.is_err());
+        assert!(
+            secret
+                .refresh(&failing, &a, soon())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(failing.reads(), 1);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(secret.refresh(&failing, &a, soon()).await.is_err());
+        assert_eq!(failing.reads(), 2);
     }
 }

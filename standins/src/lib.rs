@@ -3,6 +3,7 @@
 mod capture;
 pub mod discord;
 pub mod moto;
+pub mod rack;
 pub mod runtime;
 mod serve;
 pub mod slack;

@@ -1,5 +1,6 @@
-//! `MotoServer`: a local AWS (moto) for the SSM Parameter Store the functions read their secrets from, and
-//! the DynamoDB table they record deliveries in.
+//! `MotoServer`: a local AWS (moto) for the SSM Parameter Store the functions read their secrets from, the
+//! DynamoDB table they record deliveries in, and the EventBridge bus the receiver puts rack events on, with
+//! SQS queues to see where the bus's rules send them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,8 +12,11 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TimeToLiveSpecification,
 };
+use aws_sdk_eventbridge::types::Target;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
 use aws_sdk_ssm::config::Credentials;
 use aws_sdk_ssm::types::ParameterType;
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -92,6 +96,113 @@ impl MotoServer {
 
     pub async fn dynamodb_client(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn eventbridge_client(&self) -> aws_sdk_eventbridge::Client {
+        aws_sdk_eventbridge::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn sqs_client(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config().await)
+    }
+
+    /// Creates a custom event bus and returns its ARN.
+    pub async fn create_event_bus(&self, name: &str) -> String {
+        self.eventbridge_client()
+            .await
+            .create_event_bus()
+            .name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create event bus {name} in moto: {e:?}"))
+            .event_bus_arn
+            .unwrap_or_else(|| panic!("moto gave event bus {name} no ARN"))
+    }
+
+    /// Creates a rule `name` on `bus` with the event `pattern`, whose target is a new SQS queue of the
+    /// same name; returns the queue's URL.
+    pub async fn rule_to_queue(&self, bus: &str, name: &str, pattern: &Value) -> String {
+        let sqs = self.sqs_client().await;
+        let url = sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create queue {name} in moto: {e:?}"))
+            .queue_url
+            .unwrap_or_else(|| panic!("moto gave queue {name} no URL"));
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("read queue {name}'s ARN in moto: {e:?}"))
+            .attributes
+            .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
+            .unwrap_or_else(|| panic!("moto gave queue {name} no ARN"));
+        let events = self.eventbridge_client().await;
+        events
+            .put_rule()
+            .event_bus_name(bus)
+            .name(name)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create rule {name} in moto: {e:?}"));
+        events
+            .put_targets()
+            .event_bus_name(bus)
+            .rule(name)
+            .targets(
+                Target::builder()
+                    .id(name)
+                    .arn(arn)
+                    .build()
+                    .expect("an SQS target"),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("target queue {name} from rule {name} in moto: {e:?}"));
+        url
+    }
+
+    /// Takes every message off the queue at `url`, each body read as JSON (an EventBridge event).
+    pub async fn drain_queue(&self, url: &str) -> Vec<Value> {
+        let sqs = self.sqs_client().await;
+        let mut bodies = Vec::new();
+        loop {
+            let messages = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("receive from {url} in moto: {e:?}"))
+                .messages
+                .unwrap_or_default();
+            if messages.is_empty() {
+                return bodies;
+            }
+            let mut done = Vec::new();
+            for (n, message) in messages.into_iter().enumerate() {
+                let body = message.body.unwrap_or_default();
+                bodies.push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
+                done.push(
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(n.to_string())
+                        .receipt_handle(message.receipt_handle.unwrap_or_default())
+                        .build()
+                        .expect("a delete entry"),
+                );
+            }
+            sqs.delete_message_batch()
+                .queue_url(url)
+                .set_entries(Some(done))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("delete from {url} in moto: {e:?}"));
+        }
     }
 
     /// Creates the deliveries table as the stack declares it: string key `pk`, on demand, TTL on `expires_at`.

@@ -1,10 +1,13 @@
-//! The end-to-end harness: starting a function binary against the stand-ins, and reading what it posted.
+//! The end-to-end harness: starting a function binary against the stand-ins, reading what it posted, and
+//! a bus in moto with the template's own rules for the webhook receiver.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
 use standins::discord::{Access, DiscordStandIn};
+use standins::rack::{SIGNATURE_HEADER, function_url_event, signature, unix_now};
 use standins::slack::{SlackChannel, SlackStandIn, SlackUser};
 use standins::{FunctionProcess, Invocation, MotoServer, RuntimeApi, function_binary};
 
@@ -233,4 +236,161 @@ pub fn plain_text(body: &Value) -> String {
         .replace("&gt;", ">")
         .replace("&amp;", "&")
         .replace(['\u{200B}', '\\'], "")
+}
+
+pub const SIGNING_KEYS_PARAMETER: &str = "/rack-notifications/signing-keys";
+pub const SIGNING_KEY: &str = "whsec-e2e-current-key";
+pub const RACK_BUS: &str = "rack-events";
+pub const RACK_SOURCE: &str = "convox.rack";
+/// The queue of the rule that takes every event of [`RACK_SOURCE`] on the bus.
+pub const EVERY_EVENT: &str = "every-event";
+
+/// Each notify function's EventBridge rule as `template.yaml` declares it: the function's binary and its
+/// event pattern, with `!Ref EventSource` replaced by `source`.
+pub fn notify_rules(source: &str) -> Vec<(String, Value)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let text = std::fs::read_to_string(&path).expect("read template.yaml");
+    let template: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&text).expect("parse template.yaml");
+    let resources = template["Resources"]
+        .as_mapping()
+        .expect("the template's Resources");
+    let rules: Vec<(String, Value)> = resources
+        .iter()
+        .filter(|(id, _)| {
+            id.as_str()
+                .is_some_and(|id| id.starts_with("Notify") && id.ends_with("Function"))
+        })
+        .map(|(id, resource)| {
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id:?} names no binary"));
+            let pattern = &resource["Properties"]["Events"]["RackEvents"]["Properties"]["Pattern"];
+            (binary.to_owned(), pattern_json(pattern, source))
+        })
+        .collect();
+    assert_eq!(rules.len(), 6, "six notify functions in template.yaml");
+    rules
+}
+
+/// A pattern as JSON; its only intrinsic may be `!Ref EventSource`.
+fn pattern_json(value: &serde_yaml_ng::Value, source: &str) -> Value {
+    use serde_yaml_ng::Value as Yaml;
+    match value {
+        Yaml::Null => Value::Null,
+        Yaml::Bool(b) => Value::Bool(*b),
+        Yaml::Number(n) => serde_json::to_value(n).expect("a number"),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Sequence(items) => items
+            .iter()
+            .map(|item| pattern_json(item, source))
+            .collect(),
+        Yaml::Mapping(map) => map
+            .iter()
+            .map(|(key, value)| {
+                let key = key.as_str().expect("pattern keys are strings").to_owned();
+                (key, pattern_json(value, source))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        Yaml::Tagged(tagged)
+            if tagged.tag == "Ref" && tagged.value.as_str() == Some("EventSource") =>
+        {
+            Value::String(source.to_owned())
+        }
+        Yaml::Tagged(tagged) => panic!(
+            "unexpected {} {:?} in an event pattern",
+            tagged.tag, tagged.value
+        ),
+    }
+}
+
+/// A bus in moto as a stack sees it: the signing keys in SSM, one rule per notify function with the
+/// template's pattern, and one rule for every event of the source, each into its own SQS queue.
+pub struct RackBus {
+    pub moto: MotoServer,
+    /// Queue URLs by notify function binary.
+    pub queues: BTreeMap<String, String>,
+    pub every_event: String,
+}
+
+impl RackBus {
+    /// `keys`: the keys parameter's value, comma-separated.
+    pub async fn start(keys: &str) -> Self {
+        let moto = MotoServer::start().await;
+        moto.put_secure_parameter(SIGNING_KEYS_PARAMETER, keys)
+            .await;
+        moto.create_event_bus(RACK_BUS).await;
+        let mut queues = BTreeMap::new();
+        for (binary, pattern) in notify_rules(RACK_SOURCE) {
+            let url = moto.rule_to_queue(RACK_BUS, &binary, &pattern).await;
+            queues.insert(binary, url);
+        }
+        let every = serde_json::json!({"source": [RACK_SOURCE]});
+        let every_event = moto.rule_to_queue(RACK_BUS, EVERY_EVENT, &every).await;
+        Self {
+            moto,
+            queues,
+            every_event,
+        }
+    }
+
+    /// The receiver's settings for this bus, signed requests only, logging JSON as the stack has it.
+    pub fn receiver_env(&self) -> Vec<(String, String)> {
+        let mut env = self.moto.function_env();
+        env.extend(self::env(&[
+            ("RACK_EVENT_BUS", RACK_BUS),
+            ("RACK_SIGNING_KEYS_PARAMETER", SIGNING_KEYS_PARAMETER),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ]));
+        env
+    }
+
+    /// Takes the events off every notify function's queue, by function; functions that got none are left out.
+    pub async fn routed(&self) -> BTreeMap<String, Vec<Value>> {
+        let mut routed = BTreeMap::new();
+        for (binary, url) in &self.queues {
+            let events = self.moto.drain_queue(url).await;
+            if !events.is_empty() {
+                routed.insert(binary.clone(), events);
+            }
+        }
+        routed
+    }
+
+    /// Takes every event of the source off the bus's catch-all queue.
+    pub async fn every_event(&self) -> Vec<Value> {
+        self.moto.drain_queue(&self.every_event).await
+    }
+}
+
+/// A Function URL POST of `body` signed now with each of `keys`.
+pub fn signed_post(body: &[u8], keys: &[&str]) -> Value {
+    signed_post_at(body, keys, unix_now())
+}
+
+/// A Function URL POST of `body` signed with each of `keys`, `t` = `t`.
+pub fn signed_post_at(body: &[u8], keys: &[&str], t: u64) -> Value {
+    let header = signature(keys, t, body);
+    post(body, &[(SIGNATURE_HEADER, &header)])
+}
+
+/// A Function URL POST of `body`, sent as text, with `headers`.
+pub fn post(body: &[u8], headers: &[(&str, &str)]) -> Value {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    function_url_event("POST", &all, body, false)
+}
+
+/// The HTTP status a Function URL invocation answered with.
+#[track_caller]
+pub fn status(invocation: Invocation) -> u64 {
+    let response = invocation.expect_ok();
+    assert_eq!(
+        response["body"], "",
+        "answers have an empty body: {response}"
+    );
+    response["statusCode"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no statusCode in {response}"))
 }

@@ -1,5 +1,5 @@
-//! The real function binaries, end to end: Runtime API, Slack and Discord stand-ins, and moto's SSM and
-//! DynamoDB.
+//! The real function binaries, end to end: Runtime API, Slack and Discord stand-ins, and moto's SSM,
+//! DynamoDB, EventBridge and SQS.
 
 mod burst;
 mod dedupe;
@@ -10,3 +10,4 @@ mod live;
 mod routes;
 mod routing;
 mod timeouts;
+mod webhook;
