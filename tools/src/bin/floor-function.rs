@@ -5,9 +5,6 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use serde::de::IgnoredAny;
 use serde_json::json;
 
-#[global_allocator]
-static ALLOCATOR: shared::Allocator = shared::Allocator;
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
