@@ -33,6 +33,10 @@ fn options_are_read_and_checked() {
             .unwrap()
             .contains("--instructions")
     );
+    let other = args("--bin-dir /tmp/other").unwrap();
+    assert_eq!(other.binaries, Path::new("/tmp/other"));
+    assert!(!other.build && !other.package);
+    assert!(args("").unwrap().build);
 }
 
 fn ms(n: u64) -> Duration {
@@ -83,14 +87,7 @@ fn cells_show_medians_ranges_and_the_ratio_to_the_floor() {
     };
     let expected = "| f |  |  | 900 | 120 | 1.23 | 7.8 | 3.08 |\n";
     assert_eq!(table_row(&row), expected);
-    let report = report(
-        &[row],
-        &Options {
-            events: 10,
-            cold_starts: 1,
-            package: true,
-        },
-    );
+    let report = report(&[row], &args("--events 10").unwrap());
     assert!(
         report.contains(expected) && report.ends_with("All targets met."),
         "{report}"
