@@ -29,7 +29,4 @@ pub mod secret;
 pub mod text;
 
 pub use category::Category;
-/// The functions' global allocator. glibc's malloc keeps only seven freed blocks of a size at hand, and
-/// an invocation frees dozens of a size at once: the rest took its slow path (docs/benchmarks.md).
-pub use mimalloc::MiMalloc as Allocator;
 pub use notifier::{Delivered, Notifier, NotifyError, Report, StartError};

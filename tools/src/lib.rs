@@ -1,7 +1,5 @@
 //! What the local tools in `src/bin/` share: the sample events, a chat stand-in set up like the built-in
-//! routes, and the benchmark's measuring instruments.
+//! routes, and what `/proc` says a process used.
 
-pub mod callgrind;
-pub mod connections;
 pub mod local;
 pub mod procfs;

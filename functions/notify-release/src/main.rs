@@ -3,9 +3,6 @@
 use lambda_runtime::{Error, run, service_fn, tracing};
 use shared::{Category, Notifier};
 
-#[global_allocator]
-static ALLOCATOR: shared::Allocator = shared::Allocator;
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();

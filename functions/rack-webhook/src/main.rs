@@ -10,9 +10,6 @@ mod signature;
 use lambda_runtime::{Error, run, service_fn, tracing};
 use receiver::Receiver;
 
-#[global_allocator]
-static ALLOCATOR: shared::Allocator = shared::Allocator;
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();

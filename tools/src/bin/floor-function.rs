@@ -1,12 +1,9 @@
 //! `floor-function`: the notify-* functions' wiring with a handler that answers at once, so
-//! `bench-functions` can tell the `lambda_runtime` loop's own CPU per event from the handler's.
+//! `bench` can tell the `lambda_runtime` loop's own CPU per event from the handler's.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use serde::de::IgnoredAny;
 use serde_json::json;
-
-#[global_allocator]
-static ALLOCATOR: shared::Allocator = shared::Allocator;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
