@@ -61,6 +61,13 @@ pub enum ConfigError {
     Invalid { var: &'static str, problem: String },
 }
 
+/// A setting's value through `var` (the environment, or a test's pairs), trimmed; blank counts as unset.
+pub fn setting(var: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    var(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
 fn invalid(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         var,
@@ -75,11 +82,7 @@ impl Config {
 
     /// Reads the settings through `var`; blank values count as unset.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| setting(&var, name);
         let provider = match get(PROVIDER) {
             Some(raw) => Provider::parse(&raw)
                 .ok_or_else(|| invalid(PROVIDER, format!("`{raw}` is not `slack` or `discord`")))?,

@@ -1,5 +1,6 @@
 //! Local stand-ins for everything a rack-notifications function talks to, shared by the tests and tools.
 
+pub mod bus;
 mod capture;
 pub mod discord;
 pub mod moto;

@@ -1,6 +1,6 @@
 //! The receiver's settings, read once at start; every error names the variable.
 
-use shared::config::ConfigError;
+use shared::config::{ConfigError, setting};
 
 pub const EVENT_BUS: &str = "RACK_EVENT_BUS";
 pub const EVENT_SOURCE: &str = "RACK_EVENT_SOURCE";
@@ -29,11 +29,7 @@ impl Settings {
 
     /// Reads the settings through `var`; blank values count as unset.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| setting(&var, name);
         let bus = get(EVENT_BUS).ok_or(ConfigError::Missing {
             var: EVENT_BUS,
             hint: "name the EventBridge bus (or give its ARN) that the notify functions' rules listen on",

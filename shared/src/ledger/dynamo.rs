@@ -300,7 +300,8 @@ impl Lanes for DynamoLedger {
         until: SystemTime,
         deadline: Deadline,
     ) -> Result<(), LedgerError> {
-        let until = epoch_millis(until);
+        // Rounded up: a hold never ends before the provider's `Retry-After`.
+        let until = epoch_millis(until + Duration::from_nanos(999_999));
         let request = self
             .update(&format!("lane#{lane}"))
             .await

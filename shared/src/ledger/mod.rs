@@ -165,6 +165,16 @@ pub enum AnyLedger {
     Memory(MemoryLedger),
 }
 
+/// The same call on whichever ledger this is.
+macro_rules! on_either {
+    ($self:ident, $ledger:ident => $call:expr) => {
+        match $self {
+            Self::Dynamo($ledger) => $call.await,
+            Self::Memory($ledger) => $call.await,
+        }
+    };
+}
+
 impl Claims for AnyLedger {
     async fn claim(
         &self,
@@ -172,10 +182,7 @@ impl Claims for AnyLedger {
         owner: &Owner,
         deadline: Deadline,
     ) -> Result<Claim, LedgerError> {
-        match self {
-            Self::Dynamo(ledger) => ledger.claim(key, owner, deadline).await,
-            Self::Memory(ledger) => ledger.claim(key, owner, deadline).await,
-        }
+        on_either!(self, ledger => ledger.claim(key, owner, deadline))
     }
 
     async fn settle(
@@ -185,10 +192,7 @@ impl Claims for AnyLedger {
         outcome: Outcome<'_>,
         deadline: Deadline,
     ) -> Result<(), LedgerError> {
-        match self {
-            Self::Dynamo(ledger) => ledger.settle(key, owner, outcome, deadline).await,
-            Self::Memory(ledger) => ledger.settle(key, owner, outcome, deadline).await,
-        }
+        on_either!(self, ledger => ledger.settle(key, owner, outcome, deadline))
     }
 
     async fn release(
@@ -197,10 +201,7 @@ impl Claims for AnyLedger {
         owner: &Owner,
         deadline: Deadline,
     ) -> Result<(), LedgerError> {
-        match self {
-            Self::Dynamo(ledger) => ledger.release(key, owner, deadline).await,
-            Self::Memory(ledger) => ledger.release(key, owner, deadline).await,
-        }
+        on_either!(self, ledger => ledger.release(key, owner, deadline))
     }
 }
 
@@ -211,10 +212,7 @@ impl Threads for AnyLedger {
         owner: &Owner,
         deadline: Deadline,
     ) -> Result<Lock, LedgerError> {
-        match self {
-            Self::Dynamo(ledger) => ledger.lock(key, owner, deadline).await,
-            Self::Memory(ledger) => ledger.lock(key, owner, deadline).await,
-        }
+        on_either!(self, ledger => ledger.lock(key, owner, deadline))
     }
 
     async fn save(
@@ -224,10 +222,7 @@ impl Threads for AnyLedger {
         state: &str,
         deadline: Deadline,
     ) -> Result<(), LedgerError> {
-        match self {
-            Self::Dynamo(ledger) => ledger.save(key, owner, state, deadline).await,
-            Self::Memory(ledger) => ledger.save(key, owner, state, deadline).await,
-        }
+        on_either!(self, ledger => ledger.save(key, owner, state, deadline))
     }
 
     async fn unlock(
@@ -236,10 +231,7 @@ impl Threads for AnyLedger {
         owner: &Owner,
         deadline: Deadline,
     ) -> Result<(), LedgerError> {
-        match self {
-            Self::Dynamo(ledger) => ledger.unlock(key, owner, deadline).await,
-            Self::Memory(ledger) => ledger.unlock(key, owner, deadline).await,
-        }
+        on_either!(self, ledger => ledger.unlock(key, owner, deadline))
     }
 }
 
@@ -251,10 +243,7 @@ impl Lanes for AnyLedger {
         latest: SystemTime,
         deadline: Deadline,
     ) -> Result<Option<SystemTime>, LedgerError> {
-        match self {
-            Self::Dynamo(ledger) => ledger.reserve(lane, spacing, latest, deadline).await,
-            Self::Memory(ledger) => ledger.reserve(lane, spacing, latest, deadline).await,
-        }
+        on_either!(self, ledger => ledger.reserve(lane, spacing, latest, deadline))
     }
 
     async fn hold(
@@ -263,9 +252,6 @@ impl Lanes for AnyLedger {
         until: SystemTime,
         deadline: Deadline,
     ) -> Result<(), LedgerError> {
-        match self {
-            Self::Dynamo(ledger) => ledger.hold(lane, until, deadline).await,
-            Self::Memory(ledger) => ledger.hold(lane, until, deadline).await,
-        }
+        on_either!(self, ledger => ledger.hold(lane, until, deadline))
     }
 }

@@ -61,8 +61,9 @@ async fn a_signed_event_reaches_its_notify_function_only() {
         ("workflow-complete.json", Some("notify-workflow")),
         ("alert-firing.json", Some("notify-alert")),
         ("app-budget-cap.json", Some("notify-budget")),
-        // Posted by no function: a successful build, an audit-only budget change.
-        ("build-create-success.json", None),
+        // A successful build that made a release feeds that release's live message.
+        ("build-create-success.json", Some("notify-release")),
+        // Posted by no function: an audit-only budget change.
         ("audit-app-budget-set.json", None),
     ];
     for (name, function) in cases {
