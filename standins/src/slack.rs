@@ -282,6 +282,12 @@ impl SlackStandIn {
         self.state.inner.lock().unwrap().posted.clone()
     }
 
+    /// The accepted posts that started a message of their own, not a reply in a thread.
+    pub fn roots(&self) -> Vec<Posted> {
+        let posted = self.posted().into_iter();
+        posted.filter(|p| p.thread_ts.is_none()).collect()
+    }
+
     pub fn updates(&self) -> Vec<SlackUpdate> {
         self.state.inner.lock().unwrap().updates.clone()
     }

@@ -14,7 +14,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::json;
 
 use super::http::{json_body, retry_after_header, seconds};
-use super::retry::{attempt_timeout, with_retries};
+use super::retry::with_retries;
 use super::{DeliveryError, Lane, Message, Pace, Refusal, with_credential};
 use crate::cache::{TtlCache, capacity};
 use crate::deadline::Deadline;
@@ -355,14 +355,9 @@ impl<P: Parameters, L: Lanes> DiscordMessenger<P, L> {
         request: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<T, DeliveryError> {
         with_retries(PROVIDER, deadline, || async {
-            if let Some(lane) = lane {
-                self.pace.wait(PROVIDER, lane, deadline).await?;
-            }
-            let response = request(&self.http)
-                .timeout(attempt_timeout(PROVIDER, deadline)?)
-                .send()
-                .await
-                .map_err(DeliveryError::transport(PROVIDER))?;
+            let response = (self.pace)
+                .send(PROVIDER, lane, request(&self.http), deadline)
+                .await?;
             if response.status().is_success() {
                 return response
                     .json()

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use reqwest::{RequestBuilder, Response};
+
 use super::DeliveryError;
-use super::retry::ATTEMPT_MIN;
+use super::retry::{ATTEMPT_MIN, attempt_timeout};
 use crate::deadline::Deadline;
 use crate::destination::Provider;
 use crate::ledger::Lanes;
@@ -50,6 +52,24 @@ impl<L> Clone for Pace<L> {
 impl<L: Lanes> Pace<L> {
     pub fn new(lanes: Arc<L>) -> Self {
         Self { lanes }
+    }
+
+    /// Sends one attempt of `request`, in `lane`'s turn when it has one, bounded by the deadline.
+    pub(crate) async fn send(
+        &self,
+        provider: Provider,
+        lane: Option<Lane<'_>>,
+        request: RequestBuilder,
+        deadline: Deadline,
+    ) -> Result<Response, DeliveryError> {
+        if let Some(lane) = lane {
+            self.wait(provider, lane, deadline).await?;
+        }
+        request
+            .timeout(attempt_timeout(provider, deadline)?)
+            .send()
+            .await
+            .map_err(DeliveryError::transport(provider))
     }
 
     /// Waits for `lane`'s next slot. With no slot before the deadline, fails as rate limited without a

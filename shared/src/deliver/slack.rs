@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::http::{endpoint, json_body, retry_after_header};
 use super::pace::UPDATE_SPACING;
-use super::retry::{attempt_timeout, with_retries};
+use super::retry::with_retries;
 use super::{DeliveryError, HttpClientError, Lane, Message, Pace, Refusal, with_credential};
 use crate::cache::{TtlCache, capacity};
 use crate::deadline::Deadline;
@@ -289,15 +289,8 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
         request: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<Value, DeliveryError> {
         with_retries(PROVIDER, deadline, || async {
-            if let Some(lane) = lane {
-                self.pace.wait(PROVIDER, lane, deadline).await?;
-            }
-            let response = request(&self.http)
-                .bearer_auth(token.expose_secret())
-                .timeout(attempt_timeout(PROVIDER, deadline)?)
-                .send()
-                .await
-                .map_err(DeliveryError::transport(PROVIDER))?;
+            let request = request(&self.http).bearer_auth(token.expose_secret());
+            let response = self.pace.send(PROVIDER, lane, request, deadline).await?;
             let status = response.status().as_u16();
             if status == 429 {
                 return Err(self.rate_limited(lane, response.headers(), deadline).await);
@@ -337,16 +330,13 @@ impl<P: Parameters, L: Lanes> SlackMessenger<P, L> {
         let url = Url::parse(url.expose_secret())
             .map_err(|_| api_error("the webhook parameter does not hold a URL".to_owned()))?;
         with_retries(PROVIDER, deadline, || async {
-            self.pace.wait(PROVIDER, lane, deadline).await?;
-            let response = self
-                .http
-                .post(url.clone())
+            let request = (self.http.post(url.clone()))
                 .header(CONTENT_TYPE, "application/json; charset=utf-8")
-                .body(body.clone())
-                .timeout(attempt_timeout(PROVIDER, deadline)?)
-                .send()
-                .await
-                .map_err(DeliveryError::transport(PROVIDER))?;
+                .body(body.clone());
+            let response = self
+                .pace
+                .send(PROVIDER, Some(lane), request, deadline)
+                .await?;
             let status = response.status().as_u16();
             if status == 429 {
                 return Err(self

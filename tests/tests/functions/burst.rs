@@ -211,8 +211,7 @@ async fn a_burst_of_releases_ends_in_one_live_message_each() {
     let tally = burst("notify-release", settings, events).await;
     check(&slack, &tally, RELEASES * FILES.len());
 
-    let posted = slack.posted();
-    let roots: Vec<_> = posted.iter().filter(|p| p.thread_ts.is_none()).collect();
+    let roots = slack.roots();
     assert_eq!(roots.len(), RELEASES, "one root per release");
     for root in roots {
         let root = slack.message(PRODUCTION, &root.ts).unwrap();

@@ -51,9 +51,9 @@ async fn drive(function: &Function, events: Vec<Value>) {
 /// The one top-level message in `channel`, with its replies; fails if there is not exactly one.
 fn the_root(slack: &SlackStandIn, channel: &str) -> standins::slack::SlackMessage {
     let roots: Vec<_> = slack
-        .posted()
+        .roots()
         .into_iter()
-        .filter(|p| p.channel == channel && p.thread_ts.is_none())
+        .filter(|p| p.channel == channel)
         .collect();
     assert_eq!(
         roots.len(),
@@ -81,11 +81,7 @@ async fn a_release_in_any_order_ends_in_one_root_with_one_reply_per_event() {
             function.invoke(events[i].clone()).await.expect_ok();
         }
     }
-    let roots: Vec<_> = slack
-        .posted()
-        .into_iter()
-        .filter(|p| p.thread_ts.is_none())
-        .collect();
+    let roots = slack.roots();
     assert_eq!(roots.len(), 4, "one root per release");
     for root in roots {
         assert_eq!(root.channel, WEB_TEAM);
@@ -149,11 +145,7 @@ async fn a_failure_shows_in_the_channel_too_and_a_deleted_root_is_replaced() {
     failed["detail"]["data"]["message"] = "rollback".into();
     function.invoke(failed).await.expect_ok();
 
-    let roots: Vec<_> = slack
-        .posted()
-        .into_iter()
-        .filter(|p| p.thread_ts.is_none())
-        .collect();
+    let roots = slack.roots();
     assert_eq!(roots.len(), 2, "the deleted root and its successor");
     let root = slack.message(WEB_TEAM, &roots[1].ts).unwrap();
     let text = plain_text(&root.body);
