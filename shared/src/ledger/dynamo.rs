@@ -77,6 +77,23 @@ impl DynamoLedger {
         }
     }
 
+    /// A write conditional on still owning `key`: `Lost` when its condition failed, because the lease
+    /// ended and another invocation took the item over.
+    async fn owned_write<T, E>(
+        &self,
+        key: &str,
+        deadline: Deadline,
+        call: impl Future<Output = Result<T, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>>,
+    ) -> Result<(), LedgerError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let answer = self.conditional(deadline, call, condition_failed).await?;
+        answer.map(drop).map_err(|_| LedgerError::Lost {
+            key: key.to_owned(),
+        })
+    }
+
     /// An `UpdateItem` of the item `key`.
     async fn update(&self, key: &str) -> UpdateItemFluentBuilder {
         self.client
@@ -191,12 +208,7 @@ impl Claims for DynamoLedger {
                 .expression_attribute_values(":state", s(REFUSED))
                 .expression_attribute_values(":code", s(code)),
         };
-        let answer = self
-            .conditional(deadline, request.send(), condition_failed)
-            .await?;
-        answer.map(drop).map_err(|_| LedgerError::Lost {
-            key: key.to_owned(),
-        })
+        self.owned_write(key, deadline, request.send()).await
     }
 
     async fn release(
@@ -374,12 +386,7 @@ impl Threads for DynamoLedger {
             .expression_attribute_values(":me", s(&owner.id))
             .expression_attribute_values(":state", s(state))
             .send();
-        let answer = self
-            .conditional(deadline, request, condition_failed)
-            .await?;
-        answer.map(drop).map_err(|_| LedgerError::Lost {
-            key: key.to_owned(),
-        })
+        self.owned_write(key, deadline, request).await
     }
 
     async fn unlock(

@@ -8,7 +8,7 @@ use standins::SlackStandIn;
 use tests::*;
 
 /// The six events of one release of `web` on production, as a rack sends them, renamed to `release`.
-fn release(release: &str) -> Vec<Value> {
+pub(crate) fn release(release: &str) -> Vec<Value> {
     [
         "build-create-success.json",
         "release-create.json",
@@ -64,6 +64,34 @@ fn the_root(slack: &SlackStandIn, channel: &str) -> standins::slack::SlackMessag
     slack.message(channel, &roots[0].ts).expect("the root")
 }
 
+/// The `count` roots of `channel`, each a release that ended in a completed deployment with one reply
+/// per event; fails otherwise.
+pub(crate) fn finished_releases(
+    slack: &SlackStandIn,
+    channel: &str,
+    count: usize,
+) -> Vec<standins::slack::SlackMessage> {
+    let roots = slack.roots();
+    assert_eq!(roots.len(), count, "one root per release");
+    let roots = roots.iter().map(|root| {
+        assert_eq!(root.channel, channel);
+        let root = slack.message(channel, &root.ts).expect("the root");
+        let text = plain_text(&root.body);
+        assert!(
+            text.contains("Release deployment completed successfully"),
+            "{text}"
+        );
+        assert_eq!(
+            root.replies.len(),
+            6,
+            "one reply per event, none twice: {:#?}",
+            root.replies.iter().map(|r| r.text()).collect::<Vec<_>>()
+        );
+        root
+    });
+    roots.collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_in_any_order_ends_in_one_root_with_one_reply_per_event() {
     let slack = slack().await;
@@ -81,25 +109,11 @@ async fn a_release_in_any_order_ends_in_one_root_with_one_reply_per_event() {
             function.invoke(events[i].clone()).await.expect_ok();
         }
     }
-    let roots = slack.roots();
-    assert_eq!(roots.len(), 4, "one root per release");
-    for root in roots {
-        assert_eq!(root.channel, WEB_TEAM);
-        let root = slack.message(WEB_TEAM, &root.ts).unwrap();
+    for root in finished_releases(&slack, WEB_TEAM, 4) {
         let text = plain_text(&root.body);
-        assert!(
-            text.contains("Release deployment completed successfully"),
-            "{text}"
-        );
         assert!(
             text.contains("Build succeeded") && text.contains("Release promotion started"),
             "{text}"
-        );
-        assert_eq!(
-            root.replies.len(),
-            6,
-            "one reply per event: {:#?}",
-            root.replies.iter().map(|r| r.text()).collect::<Vec<_>>()
         );
         assert!(root.replies.iter().all(|r| !r.reply_broadcast));
     }
@@ -123,9 +137,7 @@ async fn two_containers_at_once_make_one_root() {
         .cloned()
         .collect::<Vec<_>>();
     tokio::join!(drive(&one, first), drive(&two, second));
-    let root = the_root(&slack, WEB_TEAM);
-    assert!(plain_text(&root.body).contains("Release deployment completed successfully"));
-    assert_eq!(root.replies.len(), 6);
+    finished_releases(&slack, WEB_TEAM, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
