@@ -171,6 +171,15 @@ impl DeliveryError {
         }
     }
 
+    /// No time was left to send: a later invocation can still deliver.
+    pub fn ran_out_of_time(&self) -> bool {
+        match self {
+            Self::Deadline { .. } => true,
+            Self::AfterUnclear { last } => last.ran_out_of_time(),
+            _ => false,
+        }
+    }
+
     /// The request may have reached the provider and posted: a retry could post twice.
     pub fn is_unclear(&self) -> bool {
         match self {

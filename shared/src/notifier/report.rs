@@ -44,7 +44,9 @@ impl From<NotifyError> for Diagnostic {
             NotifyError::Records { .. } => "DeduplicationUnavailable",
             NotifyError::Delivery { source, .. } => match source {
                 OnceError::Post(DeliveryError::Credential { .. }) => "TokenUnavailable",
-                OnceError::Post(error) if error.is_retryable() => "DeliveryUnavailable",
+                OnceError::Post(error) if error.is_retryable() || error.ran_out_of_time() => {
+                    "DeliveryUnavailable"
+                }
                 _ => "DeliveryRefused",
             },
         };

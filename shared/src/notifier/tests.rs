@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use lambda_runtime::Diagnostic;
 
 use super::*;
+use crate::deliver::DeliveryError;
 use crate::deliver::recording::RecordingMessenger;
 use crate::destination::Place;
 use crate::params::MemoryParameters;
@@ -139,6 +140,24 @@ async fn a_permanent_refusal_fails_the_invocation() {
         "event ev-1: delivery to #production-deploys failed: Slack API error `channel_not_found`"
     );
     assert_eq!(Diagnostic::from(error).error_type, "DeliveryRefused");
+}
+
+#[test]
+fn no_time_left_to_post_is_unavailable_not_refused() {
+    let deadline = || DeliveryError::Deadline {
+        provider: Provider::Slack,
+    };
+    let after_unclear = DeliveryError::AfterUnclear {
+        last: Box::new(deadline()),
+    };
+    for source in [deadline(), after_unclear] {
+        let error = NotifyError::Delivery {
+            event_id: "ev-1".into(),
+            destination: slack("production-deploys"),
+            source: OnceError::Post(source),
+        };
+        assert_eq!(Diagnostic::from(error).error_type, "DeliveryUnavailable");
+    }
 }
 
 #[tokio::test]

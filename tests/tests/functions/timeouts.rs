@@ -1,5 +1,5 @@
 //! Peers that accept a connection and never answer: the invocation still ends in an error of its own,
-//! before Lambda's deadline, instead of being killed as a timeout.
+//! before Lambda's deadline, instead of being killed as a timeout; a silent catalog only costs its budget.
 
 use std::time::{Duration, Instant};
 
@@ -91,6 +91,47 @@ async fn a_dedup_table_that_never_answers_fails_the_invocation_naming_it() {
         error.error_message.starts_with(&format!(
             "event ev-silent: deduplication table `{DEDUP_TABLE}`: no answer "
         )),
+        "{error:?}"
+    );
+    assert!(slack.posted().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_that_never_answers_leaves_the_static_routes_in_time() {
+    let silent = Silent::start().await;
+    let slack = slack().await;
+    let settings = with(
+        slack_env(&slack),
+        &[
+            ("NOTIFICATIONS_TOKEN", SLACK_TOKEN),
+            ("NOTIFICATIONS_CATALOG_PATH", "/catalog"),
+            ("AWS_ENDPOINT_URL", &silent.url),
+        ],
+    );
+    let function = Function::start("notify-release", settings).await;
+    let event = variant("release-create.json", "ev-silent", &[("app", "api")]);
+    function.api.invoke(event, TIMEOUT).await.expect_ok();
+    let posted = slack.posted();
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert_eq!(posted[0].channel, PRODUCTION, "the environment's channel");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_parameter_that_never_answers_fails_the_invocation_naming_it() {
+    let silent = Silent::start().await;
+    let slack = slack().await;
+    let settings = with(
+        slack_env(&slack),
+        &[
+            ("NOTIFICATIONS_TOKEN_PARAMETER", TOKEN_PARAMETER),
+            ("AWS_ENDPOINT_URL", &silent.url),
+        ],
+    );
+    let function = Function::start("notify-release", settings).await;
+    let (error, _) = fails_in_time(&function).await;
+    assert_eq!(error.error_type, "TokenUnavailable", "{error:?}");
+    assert!(
+        error.error_message.contains(TOKEN_PARAMETER) && !error.error_message.contains(SLACK_TOKEN),
         "{error:?}"
     );
     assert!(slack.posted().is_empty());
