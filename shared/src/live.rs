@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::deadline::Deadline;
-use crate::deliver::{DeliveryError, Message, Messenger, Refusal};
+use crate::deliver::{DeliveryError, Message, Messenger, Refusal, or_as_plain_text};
 use crate::destination::{Destination, Mention, Receipt};
 use crate::ledger::{LedgerError, Lock, Owner, Threads};
 use crate::lifecycle::{Lifecycle, Merged, Root, State, Step};
@@ -32,7 +32,7 @@ pub(crate) struct Live<'a> {
 }
 
 /// Shows `step` in its lifecycle's root at the destination (posting the root first if there is none, or
-/// again if it was deleted) and replies under it; the reply's receipt, or the root's for a repeat.
+/// again if it was deleted) and replies under it; the reply's receipt.
 pub(crate) async fn deliver(
     messenger: &impl Messenger,
     threads: &impl Threads,
@@ -70,12 +70,8 @@ pub(crate) async fn deliver(
     let root = state.root.as_ref().ok_or(DeliveryError::Thread {
         source: LedgerError::Busy { key: thread_key },
     })?;
-    if merged == Merged::Known {
-        return Ok(Receipt {
-            channel: root.channel.clone(),
-            message_id: root.message_id.clone(),
-        });
-    }
+    // A step already known is a retry of this very delivery (a repeat of a delivered one never gets
+    // here): its reply failed or was not recorded, so it is sent again.
     let key = format!("{}#reply", live.key);
     let reply = Message {
         note: live.note,
@@ -141,8 +137,9 @@ async fn show(
         key: Some(&key),
         form: Form::Full,
     };
+    let post = |message| async move { post_root(messenger, live, &message, deadline).await };
     let Some(root) = &state.root else {
-        state.root = Some(post_root(messenger, live, &message, deadline).await?);
+        state.root = Some(or_as_plain_text(live.to, message, post).await?);
         return Ok(());
     };
     if merged == Merged::Known {
@@ -152,14 +149,17 @@ async fn show(
         mentions: &[],
         ..message
     };
-    match messenger.edit(live.to, root, &edit, deadline).await {
+    let edited = or_as_plain_text(live.to, edit, |edit| async move {
+        messenger.edit(live.to, root, &edit, deadline).await
+    });
+    match edited.await {
         Ok(()) => Ok(()),
         Err(error)
             if error.refusal() == Some(Refusal::Gone)
                 || (!error.is_retryable() && error.refusal() != Some(Refusal::Credential)) =>
         {
             tracing::warn!(destination = %live.to, %error, "root message gone or not editable; posting a new one");
-            state.root = Some(post_root(messenger, live, &message, deadline).await?);
+            state.root = Some(or_as_plain_text(live.to, message, post).await?);
             Ok(())
         }
         Err(error) => Err(error),

@@ -13,7 +13,7 @@ use crate::catalog::OwnerCatalog;
 use crate::category::{Category, Disposition, SUCCESSFUL_BUILD, disposition};
 use crate::config::Config;
 use crate::deadline::Deadline;
-use crate::deliver::{Message, Messenger, ProviderMessenger, Refusal};
+use crate::deliver::{Message, Messenger, ProviderMessenger, or_as_plain_text};
 use crate::destination::{Destination, Mention, Provider};
 use crate::event::RackEvent;
 use crate::ledger::{AnyLedger, Claims, DynamoLedger, MemoryLedger, Owner, Threads};
@@ -269,30 +269,37 @@ impl<M: Messenger, L: Claims + Threads, P: Parameters> Notifier<M, L, P> {
             key: key.as_deref(),
             form: Form::Full,
         };
-        deliver_once(&*self.ledger, key.as_deref(), owner, deadline, |deadline| async move {
-            if let (Some(lifecycle), Some(key)) = (lifecycle, message.key) {
-                let step = Step::of(lifecycle.kind, event, key, note);
-                let live = Live {
-                    lifecycle,
-                    note,
-                    to,
-                    mentions,
-                    key,
-                };
-                return live::deliver(&self.messenger, &*self.ledger, live, step, owner, deadline).await;
-            }
-            match self.messenger.post(to, &message, deadline).await {
-                Err(error) if error.refusal() == Some(Refusal::Invalid) => {
-                    tracing::error!(event_id = %event.id, destination = %to, %error, "message refused as invalid; sending it as plain text");
-                    let plain = Message {
-                        form: Form::Plain,
-                        ..message
+        deliver_once(
+            &*self.ledger,
+            key.as_deref(),
+            owner,
+            deadline,
+            |deadline| async move {
+                if let (Some(lifecycle), Some(key)) = (lifecycle, message.key) {
+                    let step = Step::of(lifecycle.kind, event, key, note);
+                    let live = Live {
+                        lifecycle,
+                        note,
+                        to,
+                        mentions,
+                        key,
                     };
-                    self.messenger.post(to, &plain, deadline).await
+                    return live::deliver(
+                        &self.messenger,
+                        &*self.ledger,
+                        live,
+                        step,
+                        owner,
+                        deadline,
+                    )
+                    .await;
                 }
-                other => other,
-            }
-        })
+                or_as_plain_text(to, message, |message| async move {
+                    self.messenger.post(to, &message, deadline).await
+                })
+                .await
+            },
+        )
         .await
     }
 

@@ -35,6 +35,8 @@ struct State {
     /// The last read of the parameter, failed ones too: a refusal during an SSM outage must not retry
     /// the read each time either.
     read_at: Option<Instant>,
+    /// Why the last read failed, answered again until the refresh interval has passed.
+    failed: Option<ParameterError>,
 }
 
 impl Secret {
@@ -55,7 +57,9 @@ impl Secret {
         }
     }
 
-    /// The value, read on first use; a failed read is not kept, so the next call tries again.
+    /// The value, read on first use. A failed read is tried again by the next call once the refresh
+    /// interval has passed; until then its error is the answer, so that a flood of requests while SSM
+    /// fails is not a flood of reads.
     pub async fn get(
         &self,
         parameters: &impl Parameters,
@@ -65,7 +69,18 @@ impl Secret {
         if let Some(value) = &state.value {
             return Ok(value.clone());
         }
+        if let Some(error) = &state.failed
+            && self.read_recently(&state)
+        {
+            return Err(error.clone());
+        }
         self.read(&mut state, parameters, deadline).await
+    }
+
+    fn read_recently(&self, state: &State) -> bool {
+        state
+            .read_at
+            .is_some_and(|at| at.elapsed() < self.min_refresh)
     }
 
     /// The provider refused `refused`: reads the parameter again and returns the new value if it
@@ -83,10 +98,7 @@ impl Secret {
             // Another invocation already read a newer value.
             return Ok(Some(current.clone()));
         }
-        let recent = state
-            .read_at
-            .is_some_and(|at| at.elapsed() < self.min_refresh);
-        if matches!(self.source, SecretSource::Literal(_)) || recent {
+        if matches!(self.source, SecretSource::Literal(_)) || self.read_recently(&state) {
             return Ok(None);
         }
         let fresh = self.read(&mut state, parameters, deadline).await?;
@@ -103,7 +115,9 @@ impl Secret {
             SecretSource::Literal(value) => value.clone(),
             SecretSource::Parameter(name) => {
                 state.read_at = Some(Instant::now());
-                let value = parameters.read(name, deadline).await?;
+                let read = parameters.read(name, deadline).await;
+                state.failed = read.as_ref().err().cloned();
+                let value = read?;
                 tracing::info!(parameter = %name, "read the {} from SSM", self.what);
                 SecretString::from(value.trim().to_owned())
             }
@@ -265,5 +279,33 @@ mod tests {
         tokio::time::advance(Duration::from_secs(61)).await;
         assert!(secret.refresh(&failing, &a, soon()).await.is_err());
         assert_eq!(failing.reads(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_secret_never_read_is_read_at_most_once_per_interval() {
+        let secret = Secret::new(
+            "test secret",
+            SecretSource::Parameter("/k".into()),
+            Duration::from_secs(60),
+        );
+        let parameters = MemoryParameters::default();
+        for _ in 0..3 {
+            assert!(matches!(
+                secret.get(&parameters, soon()).await,
+                Err(ParameterError::NotFound { .. })
+            ));
+        }
+        assert_eq!(parameters.reads(), 1);
+        parameters.put("/k", "a");
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(
+            secret
+                .get(&parameters, soon())
+                .await
+                .unwrap()
+                .expose_secret(),
+            "a"
+        );
+        assert_eq!(parameters.reads(), 2);
     }
 }

@@ -51,10 +51,15 @@ def test_its_role_may_put_on_the_one_bus_and_read_the_one_parameter_only():
         for s in RESOURCES["RackWebhookPolicy"]["Properties"]["PolicyDocument"]["Statement"]
         for branch in (s["Fn::If"][1:] if "Fn::If" in s else [s])
     ]
-    resource = lambda s: s["Resource"].get("Fn::Sub") or s["Resource"].get("Ref")  # noqa: E731
-    granted = {(s["Action"], resource(s)) for s in statements}
+    # A resource under a condition (the bus, by name or ARN) counts with both its branches too.
+    granted = {
+        (s["Action"], branch.get("Fn::Sub") or branch.get("Ref"))
+        for s in statements
+        for branch in (s["Resource"]["Fn::If"][1:] if "Fn::If" in s["Resource"] else [s["Resource"]])
+    }
     assert granted == {
         ("events:PutEvents", "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"),
+        ("events:PutEvents", "EventBusName"),
         (
             "ssm:GetParameter",
             "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeysParameterName}",
@@ -67,3 +72,14 @@ def test_its_role_may_put_on_the_one_bus_and_read_the_one_parameter_only():
             "Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"
         }
     assert all(s["Effect"] == "Allow" for s in statements)
+
+
+def test_a_bus_given_by_its_arn_is_the_policys_resource_as_it_is():
+    condition = TEMPLATE_DOC["Conditions"]["EventBusIsArn"]
+    assert condition == {"Fn::Equals": [{"Fn::Select": [0, {"Fn::Split": [":", {"Ref": "EventBusName"}]}]}, "arn"]}
+    put = next(
+        s
+        for s in RESOURCES["RackWebhookPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Action") == "events:PutEvents"
+    )
+    assert put["Resource"]["Fn::If"][:2] == ["EventBusIsArn", {"Ref": "EventBusName"}]

@@ -88,6 +88,7 @@ ACCEPTED = [
     ("EventBusName", "racks"),
     ("EventBusName", "arn:aws:events:us-east-1:123456789012:event-bus/racks"),
     ("EventSource", "convox.rack"),
+    ("EventSource", "acme/racks_2-prod"),
     ("AlarmTopicArn", ""),
     ("AlarmTopicArn", "arn:aws:sns:us-east-1:123456789012:ops-alarms"),
 ]
@@ -153,6 +154,9 @@ REFUSED = [
     ("EventBusName", "my bus"),
     ("EventSource", ""),
     ("EventSource", " convox.rack"),
+    ("EventSource", "acme:rack"),
+    ("EventSource", "aws.rack"),
+    ("EventSource", "s" * 257),
     ("AlarmTopicArn", "ops-alarms"),
     ("AlarmTopicArn", "arn:aws:sqs:us-east-1:123456789012:ops-alarms"),
 ]

@@ -40,6 +40,29 @@ pub struct Message<'a> {
     pub form: Form,
 }
 
+/// Sends `message` with `send`, and once more as plain text when the provider refuses it as invalid
+/// (Slack `invalid_blocks`, Discord 50035), so that a rendering bug never loses an event.
+pub async fn or_as_plain_text<'a, T, Fut>(
+    to: &Destination,
+    message: Message<'a>,
+    send: impl Fn(Message<'a>) -> Fut,
+) -> Result<T, DeliveryError>
+where
+    Fut: Future<Output = Result<T, DeliveryError>>,
+{
+    match send(message).await {
+        Err(error) if error.refusal() == Some(Refusal::Invalid) && message.form != Form::Plain => {
+            tracing::error!(destination = %to, %error, "message refused as invalid; sending it as plain text");
+            send(Message {
+                form: Form::Plain,
+                ..message
+            })
+            .await
+        }
+        other => other,
+    }
+}
+
 /// Posts to one destination, retrying what may pass, until `deadline`; edits and replies under a live
 /// message's root (destinations that [`can_edit`](Destination::can_edit)).
 pub trait Messenger: Sync {

@@ -1,6 +1,7 @@
 //! A messenger that records what it would post, and refuses destinations it is told to, for tests.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{DeliveryError, Message, Messenger, Refusal};
 use crate::deadline::Deadline;
@@ -19,6 +20,8 @@ pub struct RecordingMessenger {
     pub refuse: Vec<(Destination, Refusal)>,
     /// Refuses every full rendering as invalid, as a provider refuses a message it cannot read.
     pub refuse_full: bool,
+    /// Refuses replies under a root, while set.
+    pub refuse_replies: AtomicBool,
 }
 
 impl Messenger for RecordingMessenger {
@@ -50,6 +53,13 @@ impl Messenger for RecordingMessenger {
         _: bool,
         deadline: Deadline,
     ) -> Result<Receipt, DeliveryError> {
+        if self.refuse_replies.load(Ordering::Relaxed) {
+            return Err(DeliveryError::Api {
+                provider: to.provider,
+                code: "not_in_channel".into(),
+                refusal: Refusal::Permanent,
+            });
+        }
         self.post(to, message, deadline).await
     }
 

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use lambda_runtime::Diagnostic;
 
 use super::*;
-use crate::deliver::DeliveryError;
 use crate::deliver::recording::RecordingMessenger;
+use crate::deliver::{DeliveryError, Refusal};
 use crate::destination::Place;
 use crate::params::MemoryParameters;
 
@@ -140,6 +140,60 @@ async fn a_permanent_refusal_fails_the_invocation() {
         "event ev-1: delivery to #production-deploys failed: Slack API error `channel_not_found`"
     );
     assert_eq!(Diagnostic::from(error).error_type, "DeliveryRefused");
+}
+
+#[tokio::test]
+async fn a_live_message_refused_as_invalid_goes_again_as_plain_text() {
+    let notifier = Notifier::new(
+        Category::Release,
+        config(&[]),
+        RecordingMessenger {
+            refuse_full: true,
+            ..Default::default()
+        },
+        Arc::new(MemoryLedger::default()),
+        Arc::new(MemoryParameters::default()),
+    );
+    let data = json!({"rack": "production", "app": "api", "id": "R1"});
+    for action in ["release:create", "release:promote"] {
+        let report = notify(&notifier, event(action, "success", data.clone()))
+            .await
+            .unwrap();
+        assert!(report.delivered.is_some(), "{action}");
+    }
+    let posted = notifier.messenger.posted.lock().unwrap();
+    let forms: Vec<_> = posted.iter().map(|p| p.3).collect();
+    assert_eq!(
+        forms,
+        [Form::Plain; 4],
+        "the root, a reply, its edit, a reply"
+    );
+}
+
+#[tokio::test]
+async fn a_live_reply_that_failed_is_sent_by_the_retry() {
+    let notifier = notifier(vec![]);
+    let created = event(
+        "release:create",
+        "success",
+        json!({"rack": "production", "app": "api", "id": "R1"}),
+    );
+    notifier
+        .messenger
+        .refuse_replies
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    notify(&notifier, created.clone()).await.unwrap_err();
+    notifier
+        .messenger
+        .refuse_replies
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    notify(&notifier, created).await.unwrap();
+    let posted = notifier.messenger.posted.lock().unwrap();
+    assert_eq!(
+        posted.len(),
+        2,
+        "the root once, then its reply: {posted:#?}"
+    );
 }
 
 #[test]
