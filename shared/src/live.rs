@@ -43,8 +43,8 @@ pub(crate) async fn deliver(
 ) -> Result<Receipt, DeliveryError> {
     let thread_key = format!("thread#{}#{}", live.lifecycle.id, live.to.key());
     let mut state = lock(threads, &thread_key, owner, deadline).await?;
-    let steps_before = state.steps.clone();
-    let broadcast = step.tone == Tone::Failure;
+    let (steps_before, root_before) = (state.steps.clone(), state.root.clone());
+    let failure = step.tone == Tone::Failure;
     let merged = state.merge(step);
     let shown = show(messenger, live, &mut state, merged, deadline).await;
     // A failed showing keeps the step out of the state, so that Lambda's retry shows it; a root posted
@@ -70,6 +70,8 @@ pub(crate) async fn deliver(
     let root = state.root.as_ref().ok_or(DeliveryError::Thread {
         source: LedgerError::Busy { key: thread_key },
     })?;
+    // A failure shows in the channel too, unless this event posted the root there: one message, not two.
+    let broadcast = failure && state.root == root_before;
     // A step already known is a retry of this very delivery (a repeat of a delivered one never gets
     // here): its reply failed or was not recorded, so it is sent again.
     let key = format!("{}#reply", live.key);

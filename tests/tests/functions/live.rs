@@ -199,6 +199,8 @@ async fn an_alert_fires_then_resolves_in_one_message() {
     );
     assert_eq!(root.edits, 1);
     assert_eq!(root.replies.len(), 2);
+    // The firing alert's root is in the channel already: its reply is not sent there a second time.
+    assert!(root.replies.iter().all(|r| !r.reply_broadcast));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
