@@ -435,7 +435,7 @@ ALARMS = {
 
 
 @pytest.mark.parametrize(("logical_id", "metric"), [("FunctionErrorsAlarm", "Errors"), ("FunctionThrottlesAlarm", "Throttles")])
-def test_function_alarm_sums_the_metric_of_all_six_functions(logical_id, metric):
+def test_function_alarm_sums_the_metric_of_all_seven_functions(logical_id, metric):
     alarm = stack().resource(logical_id)
     queries = {query["Id"]: query for query in alarm["Metrics"]}
     returned = [query for query in alarm["Metrics"] if query.get("ReturnData", True)]
@@ -451,7 +451,7 @@ def test_function_alarm_sums_the_metric_of_all_six_functions(logical_id, metric)
         (dimension,) = stat["Metric"]["Dimensions"]
         assert dimension["Name"] == "FunctionName"
         functions.add(dimension["Value"])
-    assert functions == set(FUNCTIONS.values())
+    assert functions == set(FUNCTIONS.values()) | {"RackWebhookFunction"}
 
 
 @pytest.mark.parametrize("topic", ["", "arn:aws:sns:us-east-1:123456789012:ops"])
@@ -502,6 +502,16 @@ def test_dashboard_shows_each_function(category):
     assert emf == set(EMF_METRICS)
     lambda_metrics = {metric for namespace, metric, value, _ in shown
                       if namespace == "AWS/Lambda" and value == FUNCTIONS[category]}
+    assert lambda_metrics == {"Invocations", "Errors", "Throttles", "Duration"}
+
+
+def test_dashboard_shows_the_receiver():
+    shown = dashboard_metrics()
+    emf = {metric for namespace, metric, value, _ in shown
+           if namespace == f"RackNotifications/{STACK_NAME}" and value == "rack-webhook"}
+    assert emf == {"Accepted", "Rejected", "BusFailed", "KeysUnavailable"}
+    lambda_metrics = {metric for namespace, metric, value, _ in shown
+                      if namespace == "AWS/Lambda" and value == "RackWebhookFunction"}
     assert lambda_metrics == {"Invocations", "Errors", "Throttles", "Duration"}
 
 
