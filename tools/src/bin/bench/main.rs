@@ -115,8 +115,8 @@ fn bench(options: &Options) -> Result<Vec<Row>, String> {
             .collect::<String>()
     };
     cargo(&format!(
-        "build --release{} -p tools --bin floor-function",
-        each("-p")
+        "build --release{} --bin floor-function",
+        each("--bin")
     ))?;
     let mut zips = Vec::new();
     if options.package {
