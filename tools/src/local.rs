@@ -4,7 +4,6 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use serde_json::Value;
 use shared::Category;
@@ -245,14 +244,6 @@ impl Chat {
         ]
     }
 
-    /// How many messages the stand-in accepted so far.
-    pub fn posted_count(&self) -> usize {
-        match self {
-            Self::Slack(slack) => slack.posted().len(),
-            Self::Discord(discord) => discord.posted().len(),
-        }
-    }
-
     /// The accepted messages from the `from`th on.
     pub fn posted_since(&self, from: usize) -> Vec<Message> {
         let messages: Vec<Message> = match self {
@@ -274,18 +265,6 @@ impl Chat {
                 .collect(),
         };
         messages.into_iter().skip(from).collect()
-    }
-
-    /// Waits until `n` messages in total were accepted; panics after `timeout`, naming the errors so far.
-    pub async fn wait_for_posted(&self, n: usize, timeout: Duration) {
-        match self {
-            Self::Slack(slack) => {
-                slack.wait_for_posted(n, timeout).await;
-            }
-            Self::Discord(discord) => {
-                discord.wait_for_posted(n, timeout).await;
-            }
-        }
     }
 
     /// What the built-in routes call a channel or user id (or the owner's DM channel), if they name it.

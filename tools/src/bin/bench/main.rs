@@ -290,7 +290,8 @@ impl Running {
 }
 
 /// The `n`th event for `function`: its sample moved `n` seconds on, so that each is a rack event of its
-/// own (a repeat would be skipped as a duplicate); the receiver gets the payload as a webhook request.
+/// own (a repeat would be skipped as a duplicate), from the `n`th rack (a channel each); the receiver gets
+/// the payload as a webhook request.
 fn event((_, sample, sink): (&str, &str, Sink), n: usize) -> Result<Value, String> {
     let path = workspace_root().join("events").join(sample);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -302,7 +303,10 @@ fn event((_, sample, sink): (&str, &str, Sink), n: usize) -> Result<Value, Strin
         at.map_err(|e| format!("{sample}: timestamp: {e}"))? + chrono::Duration::seconds(n as i64);
     event["detail"]["timestamp"] = at.to_rfc3339().into();
     Ok(match sink {
-        Sink::Chat => event,
+        Sink::Chat => {
+            event["detail"]["data"]["rack"] = format!("rack-{}", n % sink::CHANNELS).into();
+            event
+        }
         Sink::Bus => function_url_event("POST", &[], event["detail"].to_string().as_bytes(), false),
     })
 }
