@@ -63,6 +63,20 @@ fn notifier(refuse: Vec<(Destination, Refusal)>) -> Test {
     notifier_with(&[], refuse)
 }
 
+/// A notifier whose provider refuses every full rendering as invalid.
+fn refusing_full_renderings() -> Test {
+    Notifier::new(
+        Category::Release,
+        config(&[]),
+        RecordingMessenger {
+            refuse_full: true,
+            ..Default::default()
+        },
+        Arc::new(MemoryLedger::default()),
+        Arc::new(MemoryParameters::default()),
+    )
+}
+
 fn slack(channel: &str) -> Destination {
     Destination::new(Provider::Slack, Place::Channel(channel.into()))
 }
@@ -144,16 +158,7 @@ async fn a_permanent_refusal_fails_the_invocation() {
 
 #[tokio::test]
 async fn a_live_message_refused_as_invalid_goes_again_as_plain_text() {
-    let notifier = Notifier::new(
-        Category::Release,
-        config(&[]),
-        RecordingMessenger {
-            refuse_full: true,
-            ..Default::default()
-        },
-        Arc::new(MemoryLedger::default()),
-        Arc::new(MemoryParameters::default()),
-    );
+    let notifier = refusing_full_renderings();
     let data = json!({"rack": "production", "app": "api", "id": "R1"});
     for action in ["release:create", "release:promote"] {
         let report = notify(&notifier, event(action, "success", data.clone()))
@@ -244,16 +249,7 @@ async fn a_repeat_of_the_same_rack_event_posts_nothing_even_under_another_id() {
 
 #[tokio::test]
 async fn a_message_refused_as_invalid_goes_again_as_plain_text() {
-    let notifier = Notifier::new(
-        Category::Release,
-        config(&[]),
-        RecordingMessenger {
-            refuse_full: true,
-            ..Default::default()
-        },
-        Arc::new(MemoryLedger::default()),
-        Arc::new(MemoryParameters::default()),
-    );
+    let notifier = refusing_full_renderings();
     let report = notify(
         &notifier,
         event("release:scale", "success", json!({"rack": "staging"})),

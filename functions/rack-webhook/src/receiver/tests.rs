@@ -252,14 +252,18 @@ async fn what_fails_without_the_keys_reads_no_keys() {
     assert_eq!(setup.parameters().reads(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn keys_that_cannot_be_read_are_this_sides_failure() {
     let missing = setup(None, false);
     assert_eq!(missing.answer(signed(BODY)).await, Answer::Unavailable);
     let empty = setup(Some(" , "), false);
     assert_eq!(empty.answer(signed(BODY)).await, Answer::Unavailable);
-    // Once the parameter exists, the next request reads it.
+    // Once the parameter exists, a request reads it, at most once a minute: a flood of requests while
+    // the keys cannot be read is not a flood of reads.
     missing.parameters().put(KEYS, KEY);
+    assert_eq!(missing.answer(signed(BODY)).await, Answer::Unavailable);
+    assert_eq!(missing.parameters().reads(), 1);
+    tokio::time::advance(KEYS_REFRESH + Duration::from_secs(1)).await;
     assert_eq!(missing.answer(signed(BODY)).await, Answer::Accepted);
 }
 
