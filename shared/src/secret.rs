@@ -160,6 +160,15 @@ mod tests {
         Deadline::after(Duration::from_secs(5))
     }
 
+    /// A secret in the parameter `/k`, read again at most once a minute, as the receiver's keys are.
+    fn keys_secret() -> Secret {
+        Secret::new(
+            "test secret",
+            SecretSource::Parameter("/k".into()),
+            Duration::from_secs(60),
+        )
+    }
+
     #[tokio::test]
     async fn read_once_then_again_only_when_refused_and_changed() {
         let parameters = MemoryParameters::default();
@@ -216,11 +225,7 @@ mod tests {
     async fn refreshes_are_rate_limited_and_literals_never_change() {
         let parameters = MemoryParameters::default();
         parameters.put("/k", "a");
-        let secret = Secret::new(
-            "test secret",
-            SecretSource::Parameter("/k".into()),
-            Duration::from_secs(60),
-        );
+        let secret = keys_secret();
         let a = secret.get(&parameters, soon()).await.unwrap();
         parameters.put("/k", "b");
         assert!(
@@ -256,11 +261,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_refresh_counts_as_a_read() {
-        let secret = Secret::new(
-            "test secret",
-            SecretSource::Parameter("/k".into()),
-            Duration::from_secs(60),
-        );
+        let secret = keys_secret();
         let parameters = MemoryParameters::default();
         parameters.put("/k", "a");
         let a = secret.get(&parameters, soon()).await.unwrap();
@@ -283,11 +284,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_secret_never_read_is_read_at_most_once_per_interval() {
-        let secret = Secret::new(
-            "test secret",
-            SecretSource::Parameter("/k".into()),
-            Duration::from_secs(60),
-        );
+        let secret = keys_secret();
         let parameters = MemoryParameters::default();
         for _ in 0..3 {
             assert!(matches!(

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use standins::Invocation;
+use standins::{Invocation, SlackStandIn};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -36,6 +36,15 @@ impl Drop for Silent {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// notify-release posting to a Slack stand-in, with these settings and every AWS service silent.
+async fn with_silent_aws(extra: &[(&str, &str)]) -> (Silent, SlackStandIn, Function) {
+    let (silent, slack) = (Silent::start().await, slack().await);
+    let mut settings = with(slack_env(&slack), extra);
+    settings.push(("AWS_ENDPOINT_URL".into(), silent.url.clone()));
+    let function = Function::start("notify-release", settings).await;
+    (silent, slack, function)
 }
 
 /// Invokes with `TIMEOUT` and returns the error the function reported, and how long it took.
@@ -73,17 +82,11 @@ async fn a_provider_that_never_answers_fails_the_invocation_before_its_deadline(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dedup_table_that_never_answers_fails_the_invocation_naming_it() {
-    let silent = Silent::start().await;
-    let slack = slack().await;
-    let settings = with(
-        slack_env(&slack),
-        &[
-            ("NOTIFICATIONS_TOKEN", SLACK_TOKEN),
-            ("NOTIFICATIONS_DEDUP_TABLE", DEDUP_TABLE),
-            ("AWS_ENDPOINT_URL", &silent.url),
-        ],
-    );
-    let function = Function::start("notify-release", settings).await;
+    let (_silent, slack, function) = with_silent_aws(&[
+        ("NOTIFICATIONS_TOKEN", SLACK_TOKEN),
+        ("NOTIFICATIONS_DEDUP_TABLE", DEDUP_TABLE),
+    ])
+    .await;
     let (error, _) = fails_in_time(&function).await;
     assert_eq!(error.error_type, "DeduplicationUnavailable", "{error:?}");
     // The AWS SDK's own timeout, or the invocation's deadline, whichever comes first.
@@ -98,17 +101,11 @@ async fn a_dedup_table_that_never_answers_fails_the_invocation_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_catalog_that_never_answers_leaves_the_static_routes_in_time() {
-    let silent = Silent::start().await;
-    let slack = slack().await;
-    let settings = with(
-        slack_env(&slack),
-        &[
-            ("NOTIFICATIONS_TOKEN", SLACK_TOKEN),
-            ("NOTIFICATIONS_CATALOG_PATH", "/catalog"),
-            ("AWS_ENDPOINT_URL", &silent.url),
-        ],
-    );
-    let function = Function::start("notify-release", settings).await;
+    let (_silent, slack, function) = with_silent_aws(&[
+        ("NOTIFICATIONS_TOKEN", SLACK_TOKEN),
+        ("NOTIFICATIONS_CATALOG_PATH", "/catalog"),
+    ])
+    .await;
     let event = variant("release-create.json", "ev-silent", &[("app", "api")]);
     function.api.invoke(event, TIMEOUT).await.expect_ok();
     let posted = slack.posted();
@@ -118,16 +115,8 @@ async fn a_catalog_that_never_answers_leaves_the_static_routes_in_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_parameter_that_never_answers_fails_the_invocation_naming_it() {
-    let silent = Silent::start().await;
-    let slack = slack().await;
-    let settings = with(
-        slack_env(&slack),
-        &[
-            ("NOTIFICATIONS_TOKEN_PARAMETER", TOKEN_PARAMETER),
-            ("AWS_ENDPOINT_URL", &silent.url),
-        ],
-    );
-    let function = Function::start("notify-release", settings).await;
+    let (_silent, slack, function) =
+        with_silent_aws(&[("NOTIFICATIONS_TOKEN_PARAMETER", TOKEN_PARAMETER)]).await;
     let (error, _) = fails_in_time(&function).await;
     assert_eq!(error.error_type, "TokenUnavailable", "{error:?}");
     assert!(
